@@ -1,0 +1,34 @@
+import type pg from 'pg';
+import type { SensorActivities } from '../workflows/landing-sensor.workflow.js';
+import type { PipelineActivities } from '../workflows/steps.js';
+import { Catalog } from './catalog.js';
+import { createIngest } from './ingest.js';
+import { createLoad } from './load.js';
+import { createSensorActivities } from './sensor.js';
+import { createServe } from './serve.js';
+import { createStage } from './stage.js';
+import { createTransform } from './transform.js';
+import type { ObjectStore } from './storage/object-store.js';
+
+/** Everything the activities use; injected by the worker, never read from the environment. */
+export interface ActivityDeps {
+  warehouse: pg.Pool;
+  inventory: pg.Pool;
+  lake: ObjectStore;
+  landing: ObjectStore;
+}
+
+/** All activities of Fábrica, bound to their dependencies. */
+export function createActivities(deps: ActivityDeps): PipelineActivities & SensorActivities {
+  const catalog = new Catalog(deps.warehouse);
+  return {
+    recordRunStarted: ({ ctx }) => catalog.runStarted(ctx),
+    recordRunFinished: ({ ctx, outcome }) => catalog.runFinished(ctx, outcome),
+    ingestPartition: createIngest(deps),
+    stagePartition: createStage(deps),
+    transformPartition: createTransform(deps),
+    loadPartition: createLoad(deps),
+    servePartition: createServe(deps),
+    ...createSensorActivities(deps),
+  };
+}

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { LakeModule } from './lake/lake.module.js';
+import { TemporalModule } from './temporal/temporal.module.js';
+
+/** The Fábrica API. */
+@Module({ imports: [ConfigModule, TemporalModule, DatabaseModule, LakeModule, HealthModule] })
+export class AppModule {}

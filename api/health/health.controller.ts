@@ -1,0 +1,22 @@
+import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { HealthService, type HealthReport } from './health.service.js';
+
+/** Liveness and readiness: open to everyone (no API key), never cached. */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  /** 200 when Temporal, PostgreSQL, the lake and at least one worker are all up; 503 otherwise, naming what is down. */
+  @Get()
+  @ApiOkResponse({ description: 'Every dependency is up.' })
+  @ApiServiceUnavailableResponse({ description: 'At least one dependency is down; `checks` says which.' })
+  async get(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {
+    const report = await this.health.report();
+    res.status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    res.setHeader('Cache-Control', 'no-store');
+    return report;
+  }
+}

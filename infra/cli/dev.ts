@@ -1,0 +1,137 @@
+import path from 'node:path';
+import pg from 'pg';
+import { ConfigError, embeddedPostgresCredentials, loadConfig, type FabricaConfig } from '../../worker/config.js';
+import { storeFor } from '../../worker/dependencies.js';
+import { migrate } from '../migrate.js';
+import { projectRoot } from '../paths.js';
+import { isPortFree } from '../services/ports.js';
+import { ensureDatabases, startEmbeddedPostgres } from '../services/postgres.js';
+import { startProcess, waitUntilReady, type ManagedProcess } from '../services/process.js';
+import { startTemporalDevServer } from '../services/temporal.js';
+import { resolveTemporalCli } from '../services/tools.js';
+
+const say = (line: string) => process.stdout.write(`[fabrica] ${line}\n`);
+
+async function requirePortFree(setting: string, port: number): Promise<void> {
+  if (!(await isPortFree(port))) throw new ConfigError(setting, `port ${port} is already in use (is another stack running?)`);
+}
+
+async function checkDatabase(setting: string, url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (err) {
+    throw new ConfigError(setting, `cannot connect to ${new URL(url).host}: ${(err as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function startTemporal(config: FabricaConfig, stack: ManagedProcess[]): Promise<void> {
+  if (config.temporal.external) {
+    say(`using Temporal at ${config.temporal.address}`);
+    return;
+  }
+  const [, portText] = config.temporal.address.split(/:(?=\d+$)/);
+  const port = Number(portText);
+  await requirePortFree('FABRICA_TEMPORAL_PORT', port);
+  const uiPort = Number(new URL(config.temporal.uiUrl).port);
+  await requirePortFree('FABRICA_TEMPORAL_UI_PORT', uiPort);
+  const binary = await resolveTemporalCli(say);
+  if (!binary) throw new ConfigError('FABRICA_TEMPORAL_BIN', 'no Temporal CLI found (set it, put `temporal` on PATH, or install Go)');
+  say(`starting Temporal dev server (${binary})`);
+  const dbFile = path.join(config.home, 'temporal.db');
+  stack.push(await startTemporalDevServer({ binary, port, uiPort, dbFile, logFile: path.join(config.home, 'logs', 'temporal.log') }));
+}
+
+async function startDatabase(config: FabricaConfig, stack: ManagedProcess[]): Promise<void> {
+  if (config.embeddedPostgres) {
+    await requirePortFree('FABRICA_PG_PORT', config.embeddedPostgres.port);
+    say('starting embedded PostgreSQL');
+    const { user, password } = embeddedPostgresCredentials;
+    stack.push(
+      await startEmbeddedPostgres({
+        dataDir: path.join(config.home, 'postgres', 'data'),
+        port: config.embeddedPostgres.port,
+        user,
+        password,
+        logFile: path.join(config.home, 'logs', 'postgres.log'),
+      }),
+    );
+    const admin = new URL(config.databaseUrl);
+    admin.pathname = '/postgres';
+    await ensureDatabases(admin.toString(), ['fabrica', 'fabrica_inventory']);
+  }
+  await checkDatabase('DATABASE_URL', config.databaseUrl);
+  await checkDatabase('INVENTORY_DATABASE_URL', config.inventoryDatabaseUrl);
+  await migrate(config.databaseUrl, 'warehouse');
+  await migrate(config.inventoryDatabaseUrl, 'inventory');
+}
+
+async function checkLake(config: FabricaConfig): Promise<void> {
+  const setting = (c: FabricaConfig['lake'], name: string) => (c.kind === 's3' ? (c.endpoint ? 'S3_ENDPOINT' : name) : name);
+  await storeFor(config.lake).check().catch((err: Error) => {
+    throw new ConfigError(setting(config.lake, config.lake.kind === 's3' ? 'S3_BUCKET' : 'FABRICA_LAKE_DIR'), err.message);
+  });
+  await storeFor(config.landing).check().catch((err: Error) => {
+    throw new ConfigError('FABRICA_LANDING', err.message);
+  });
+}
+
+function startNode(name: string, script: string, config: FabricaConfig): ManagedProcess {
+  return startProcess({
+    name,
+    command: process.execPath,
+    args: ['--enable-source-maps', path.join(projectRoot, 'dist', script)],
+    // Children get the launcher's resolved Temporal address, so they never start or look for another server.
+    env: { ...process.env, FABRICA_HOME: config.home, TEMPORAL_ADDRESS: config.temporal.address },
+    logFile: path.join(config.home, 'logs', `${name}.log`),
+  });
+}
+
+async function apiReady(config: FabricaConfig): Promise<boolean> {
+  const res = await fetch(`http://${config.api.host}:${config.api.port}/api/v1/health`);
+  return res.status === 200;
+}
+
+/**
+ * `fabrica dev` (what `npm start` runs): brings the whole stack up on one machine with embedded defaults, prints the
+ * URLs and stops everything on Ctrl-C. A bad setting stops start-up with one line naming it.
+ */
+export async function dev(): Promise<number> {
+  const stack: ManagedProcess[] = [];
+  const stopAll = async () => {
+    for (const proc of stack.reverse()) await proc.stop('SIGTERM', 20_000);
+  };
+  try {
+    const config = loadConfig();
+    await requirePortFree('FABRICA_API_PORT', config.api.port);
+    // Settle all three before judging, so a failure of one never leaves another's process running unseen.
+    const results = await Promise.allSettled([startTemporal(config, stack), startDatabase(config, stack), checkLake(config)]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const worker = startNode('worker', 'worker/main.js', config);
+    stack.push(worker);
+    const api = startNode('api', 'api/main.js', config);
+    stack.push(api);
+    await waitUntilReady(api, () => apiReady(config), 120_000);
+    const base = `http://localhost:${config.api.port}`;
+    say(`ready: API ${base}/api/v1  ·  OpenAPI ${base}/api/docs  ·  Temporal Web UI ${config.temporal.uiUrl}`);
+    say(`data in ${config.home}; logs in ${path.join(config.home, 'logs')}; Ctrl-C stops everything`);
+    const stopSignal = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    const died = Promise.race(stack.map((p) => p.exited.then((code) => `${p.name} exited (${code}); see ${p.logFile}`)));
+    const reason = await Promise.race([stopSignal, died]);
+    say(`stopping (${reason})…`);
+    await stopAll();
+    return reason.startsWith('SIG') ? 0 : 1;
+  } catch (err) {
+    await stopAll();
+    const message = err instanceof ConfigError ? err.message : (err as Error).message;
+    process.stderr.write(`[fabrica] cannot start: ${message}\n`);
+    return err instanceof ConfigError ? 78 : 1;
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../worker/config.js';
+
+const fails = (env: NodeJS.ProcessEnv, setting: string) => {
+  let error: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).setting).toBe(setting);
+  expect((error as ConfigError).message.startsWith(`${setting}: `)).toBe(true);
+};
+
+describe('configuration', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    const c = loadConfig({});
+    expect(c.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', external: false });
+    expect(c.embeddedPostgres).toEqual({ port: 5544 });
+    expect(c.databaseUrl).toBe('postgres://fabrica:fabrica@127.0.0.1:5544/fabrica');
+    expect(c.inventoryDatabaseUrl).toBe('postgres://fabrica:fabrica@127.0.0.1:5544/fabrica_inventory');
+    expect(c.lake.kind).toBe('fs');
+    expect(c.demo).toBe(true);
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 3000 });
+  });
+
+  it('uses external services when configured', () => {
+    const c = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      DATABASE_URL: 'postgres://u:p@db:5432/wh',
+      S3_BUCKET: 'lake-prod',
+      S3_PREFIX: 'fabrica',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      FABRICA_LANDING: 's3://plant-drop/sp-01',
+    });
+    expect(c.temporal.external).toBe(true);
+    expect(c.embeddedPostgres).toBeUndefined();
+    expect(c.inventoryDatabaseUrl).toBe('postgres://u:p@db:5432/fabrica_inventory');
+    expect(c.lake).toEqual({ kind: 's3', bucket: 'lake-prod', prefix: 'fabrica', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true });
+    expect(c.landing).toMatchObject({ kind: 's3', bucket: 'plant-drop', prefix: 'sp-01' });
+    expect(c.demo).toBe(false);
+  });
+
+  it.each([
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://u@h/db' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://u@h' }, 'DATABASE_URL'],
+    [{ INVENTORY_DATABASE_URL: 'http://x/y' }, 'INVENTORY_DATABASE_URL'],
+    [{ FABRICA_API_PORT: '70000' }, 'FABRICA_API_PORT'],
+    [{ FABRICA_PG_PORT: 'abc' }, 'FABRICA_PG_PORT'],
+    [{ TEMPORAL_ADDRESS: 'no-port' }, 'TEMPORAL_ADDRESS'],
+    [{ S3_ENDPOINT: 'ftp://x' }, 'S3_ENDPOINT'],
+    [{ S3_BUCKET: 'Bad_Bucket' }, 'S3_BUCKET'],
+    [{ FABRICA_LANDING: 'ftp://x/y' }, 'FABRICA_LANDING'],
+    [{ FABRICA_DEMO: 'maybe' }, 'FABRICA_DEMO'],
+    [{ FABRICA_LOG_LEVEL: 'loud' }, 'FABRICA_LOG_LEVEL'],
+    [{ FABRICA_SENSOR_INTERVAL_SECONDS: '0' }, 'FABRICA_SENSOR_INTERVAL_SECONDS'],
+  ])('rejects %j naming %s', (env, setting) => fails(env, setting));
+});

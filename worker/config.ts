@@ -1,0 +1,173 @@
+import path from 'node:path';
+import { projectRoot } from '../infra/paths.js';
+
+/** Thrown when configuration is invalid; its message names the setting. */
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where the lake lives: a local directory or an S3 bucket/prefix. */
+export type LakeConfig =
+  | { kind: 'fs'; root: string }
+  | { kind: 's3'; bucket: string; prefix?: string; endpoint?: string; region: string; forcePathStyle: boolean };
+
+/** The whole validated configuration of a Fábrica process (API, worker, launcher). */
+export interface FabricaConfig {
+  home: string;
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; external: boolean };
+  databaseUrl: string;
+  inventoryDatabaseUrl: string;
+  /** True when no DATABASE_URL was given: the launcher runs the embedded PostgreSQL. */
+  embeddedPostgres: { port: number } | undefined;
+  lake: LakeConfig;
+  /** The landing area the sensor watches (a local folder, or an S3 prefix of the lake's bucket). */
+  landing: LakeConfig;
+  /** Demo mode: generate and land machine files (on by default only when no landing area is configured). */
+  demo: boolean;
+  api: { host: string; port: number };
+  /** The landing sensors the worker keeps running. */
+  sensor: { enabled: boolean; intervalSeconds: number };
+  /** Demo pace: seconds between two landed hours (0 lands only the first day). */
+  demoHourSeconds: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const EMBEDDED_PG = { user: 'fabrica', password: 'fabrica' };
+
+/** Credentials of the embedded PostgreSQL the launcher runs (loopback only). */
+export const embeddedPostgresCredentials = EMBEDDED_PG;
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(name, `not a TCP port: ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZero = false): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new ConfigError(name, `expected a positive number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'not a valid URL (expected postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `unsupported scheme "${url.protocol}" (expected postgres://)`);
+  }
+  if (!url.hostname) throw new ConfigError(name, 'has no host');
+  if (url.pathname.length <= 1) throw new ConfigError(name, 'has no database name');
+  return raw;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function hostPort(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, `expected host:port, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+function s3Location(env: NodeJS.ProcessEnv, name: string, url: URL): LakeConfig {
+  if (!url.hostname) throw new ConfigError(name, 'an s3:// location needs a bucket');
+  const endpoint = env.S3_ENDPOINT || undefined;
+  return {
+    kind: 's3',
+    bucket: url.hostname,
+    prefix: url.pathname.replace(/^\/+|\/+$/g, '') || undefined,
+    endpoint,
+    region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+  };
+}
+
+function lake(env: NodeJS.ProcessEnv, home: string): LakeConfig {
+  if (env.S3_ENDPOINT) {
+    try {
+      const u = new URL(env.S3_ENDPOINT);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    } catch {
+      throw new ConfigError('S3_ENDPOINT', `not an http(s) URL: ${JSON.stringify(env.S3_ENDPOINT)}`);
+    }
+  }
+  const bucket = env.S3_BUCKET;
+  if (!bucket) return { kind: 'fs', root: path.resolve(env.FABRICA_LAKE_DIR || path.join(home, 'lake')) };
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', `invalid bucket name ${JSON.stringify(bucket)}`);
+  return s3Location(env, 'S3_BUCKET', new URL(`s3://${bucket}/${env.S3_PREFIX ?? ''}`));
+}
+
+function landing(env: NodeJS.ProcessEnv, home: string): LakeConfig {
+  const raw = env.FABRICA_LANDING;
+  if (!raw) return { kind: 'fs', root: path.join(home, 'landing') };
+  if (raw.startsWith('s3://')) return s3Location(env, 'FABRICA_LANDING', new URL(raw));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError('FABRICA_LANDING', 'expected a directory or an s3:// URL');
+  return { kind: 'fs', root: path.resolve(raw) };
+}
+
+/**
+ * Reads and validates the environment once. Every variable is documented in the README's configuration table and
+ * in `.env.example`; an invalid one throws a {@link ConfigError} naming it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig {
+  const home = path.resolve(env.FABRICA_HOME || path.join(projectRoot, '.fabrica'));
+  const external = Boolean(env.TEMPORAL_ADDRESS);
+  const devPort = port(env, 'FABRICA_TEMPORAL_PORT', 7233);
+  const address = hostPort(env, 'TEMPORAL_ADDRESS', `127.0.0.1:${devPort}`);
+  const uiPort = port(env, 'FABRICA_TEMPORAL_UI_PORT', 8233);
+  const pgPort = port(env, 'FABRICA_PG_PORT', 5544);
+  const databaseUrl =
+    postgresUrl(env, 'DATABASE_URL') ??
+    `postgres://${EMBEDDED_PG.user}:${EMBEDDED_PG.password}@127.0.0.1:${pgPort}/fabrica`;
+  const logLevel = (env.FABRICA_LOG_LEVEL || 'info') as FabricaConfig['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('FABRICA_LOG_LEVEL', 'expected debug, info, warn or error');
+  const taskQueue = env.FABRICA_TASK_QUEUE || 'fabrica-pipelines';
+  if (!/^[\w.-]{1,200}$/.test(taskQueue)) throw new ConfigError('FABRICA_TASK_QUEUE', 'only letters, digits, _ . - allowed');
+  return {
+    home,
+    temporal: {
+      address,
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue,
+      uiUrl: env.FABRICA_TEMPORAL_UI_URL || `http://localhost:${uiPort}`,
+      external,
+    },
+    databaseUrl,
+    inventoryDatabaseUrl: postgresUrl(env, 'INVENTORY_DATABASE_URL') ?? withDatabase(databaseUrl, 'fabrica_inventory'),
+    embeddedPostgres: env.DATABASE_URL ? undefined : { port: pgPort },
+    lake: lake(env, home),
+    landing: landing(env, home),
+    demo: bool(env, 'FABRICA_DEMO', !env.FABRICA_LANDING),
+    api: { host: env.FABRICA_API_HOST || '127.0.0.1', port: port(env, 'FABRICA_API_PORT', 3000) },
+    sensor: { enabled: bool(env, 'FABRICA_SENSOR', true), intervalSeconds: positive(env, 'FABRICA_SENSOR_INTERVAL_SECONDS', 5) },
+    demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
+    logLevel,
+  };
+}

@@ -1,0 +1,49 @@
+import pg from 'pg';
+import type { ObjectStore } from '../activities/storage/object-store.js';
+import { createObjectStore } from '../activities/storage/index.js';
+import type { FabricaConfig, LakeConfig } from './config.js';
+
+/** Everything the activities need, built once per process from the configuration and injected (never read from env). */
+export interface Dependencies {
+  /** The warehouse (datasets, `ops` run catalog). */
+  warehouse: pg.Pool;
+  /** The inventory system's database (reverse-ETL target). */
+  inventory: pg.Pool;
+  /** The lake: raw, staged, quarantine and serving zones. */
+  lake: ObjectStore;
+  /** The landing area the sensor watches. */
+  landing: ObjectStore;
+  /** Closes pools. */
+  close(): Promise<void>;
+}
+
+/** Maps a lake/landing location to the object store factory's input. */
+export function storeFor(location: LakeConfig): ObjectStore {
+  if (location.kind === 'fs') return createObjectStore({ kind: 'fs', root: location.root });
+  return createObjectStore({
+    kind: 's3',
+    bucket: location.bucket,
+    prefix: location.prefix,
+    endpoint: location.endpoint,
+    region: location.region,
+    forcePathStyle: location.forcePathStyle,
+  });
+}
+
+/** Builds the process's dependencies. */
+export function createDependencies(config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'>): Dependencies {
+  const warehouse = new pg.Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'fabrica' });
+  const inventory = new pg.Pool({ connectionString: config.inventoryDatabaseUrl, max: 4, application_name: 'fabrica' });
+  // An idle pooled client whose server went away emits 'error'; the next query reconnects, so only log it.
+  warehouse.on('error', (err) => console.error(JSON.stringify({ level: 'warn', msg: 'warehouse pool', err: err.message })));
+  inventory.on('error', (err) => console.error(JSON.stringify({ level: 'warn', msg: 'inventory pool', err: err.message })));
+  return {
+    warehouse,
+    inventory,
+    lake: storeFor(config.lake),
+    landing: storeFor(config.landing),
+    async close() {
+      await Promise.all([warehouse.end(), inventory.end()]);
+    },
+  };
+}

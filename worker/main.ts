@@ -1,0 +1,39 @@
+import { Connection } from '@temporalio/client';
+import { migrate } from '../infra/migrate.js';
+import { assertRegistryValid } from '../workflows/pipelines/index.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createDependencies } from './dependencies.js';
+import { createWorker } from './run-worker.js';
+import { log } from './log.js';
+import { ensureSensors } from './sensors.js';
+
+/** The worker process: validate config, migrate, poll until SIGINT/SIGTERM, then drain and exit. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  assertRegistryValid();
+  await migrate(config.databaseUrl, 'warehouse');
+  await migrate(config.inventoryDatabaseUrl, 'inventory');
+  const deps = createDependencies(config);
+  await Promise.all([deps.lake.check(), deps.landing.check()]);
+  const { worker, connection } = await createWorker({ ...config.temporal, deps });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+  if (config.sensor.enabled) {
+    const client = await Connection.connect({ address: config.temporal.address });
+    const ids = await ensureSensors(client, { ...config.temporal, intervalSeconds: config.sensor.intervalSeconds });
+    await client.close();
+    log.info('landing sensors running', { workflows: ids });
+  }
+  log.info('worker polling', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address });
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await deps.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? err.message : `worker failed: ${(err as Error).message}`;
+  log.error(message);
+  process.exit(err instanceof ConfigError ? 78 : 1);
+});

@@ -1,0 +1,35 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { webpackConfigHook, workflowsPath } from './bundle.js';
+import type { Dependencies } from './dependencies.js';
+
+/** Options for {@link createWorker}. */
+export interface CreateWorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  deps: Dependencies;
+  /** A prebuilt workflow bundle (tests share one); when absent the workflows are bundled at start. */
+  workflowBundlePath?: string;
+  /** Overrides for tests and tuning (e.g. concurrency limits). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+/** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity. */
+export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: o.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    ...(o.workflowBundlePath
+      ? { workflowBundle: { codePath: o.workflowBundlePath } }
+      : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
+    activities: createActivities(o.deps),
+    // Activities stream files and COPY into PostgreSQL: a few at a time per core is what the machine sustains.
+    maxConcurrentActivityTaskExecutions: 4,
+    shutdownGraceTime: '20s',
+    ...o.overrides,
+  });
+  return { worker, connection };
+}

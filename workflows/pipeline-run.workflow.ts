@@ -1,0 +1,96 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { STEP_OPTIONS } from './activity-options.js';
+import { parsePartitionKey } from './partitions.js';
+import { PIPELINE_STATUS } from './search-attributes.js';
+import type { PipelineRunInput } from './spec.js';
+import type { PipelineActivities, RunContext, RunOutcome } from './steps.js';
+
+/** Steps of the lifecycle, in order. */
+export const STEPS = ['ingest', 'stage', 'transform', 'load', 'serve'] as const;
+
+/** What `progressQuery` returns. */
+export interface RunProgress {
+  step: (typeof STEPS)[number] | 'done' | 'failed';
+  completed: string[];
+  outcome?: RunOutcome;
+}
+
+/** Query: where the run is. */
+export const progressQuery = defineQuery<RunProgress>('progress');
+
+const act = (options: (typeof STEP_OPTIONS)[keyof typeof STEP_OPTIONS]) => proxyActivities<PipelineActivities>(options);
+const ingest = act(STEP_OPTIONS.ingest);
+const stage = act(STEP_OPTIONS.stage);
+const transform = act(STEP_OPTIONS.transform);
+const load = act(STEP_OPTIONS.load);
+const serve = act(STEP_OPTIONS.serve);
+const catalog = act(STEP_OPTIONS.catalog);
+
+/** The failure type and message of a failed step, unwrapped from Temporal's ActivityFailure. */
+function describeFailure(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  return { type: 'InfrastructureFailure', message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/**
+ * Runs one partition of any pipeline through ingest → stage → transform → load → serve, one activity each.
+ * Every step is idempotent for its partition, so the whole run can be repeated any number of times; a partition whose
+ * content is already published ends `unchanged` after ingest unless `force` is set. A data fault fails the run once,
+ * with an alert row and `PipelineStatus=Failed:<type>`; infrastructure faults are retried by the activities' policy.
+ */
+export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunOutcome> {
+  const { spec, partition } = input;
+  const info = workflowInfo();
+  const ctx: RunContext = { pipeline: spec.id, partition, workflowId: info.workflowId, runId: info.runId, runKind: input.runKind };
+  const progress: RunProgress = { step: 'ingest', completed: [] };
+  setHandler(progressQuery, () => progress);
+  const advance = (step: RunProgress['step']) => {
+    if (progress.step !== 'done' && progress.step !== 'failed') progress.completed.push(progress.step);
+    progress.step = step;
+  };
+  upsertSearchAttributes([{ key: PIPELINE_STATUS, value: 'Running' }]);
+  await catalog.recordRunStarted({ ctx });
+  let outcome: RunOutcome;
+  try {
+    if (!parsePartitionKey(partition)) {
+      throw ApplicationFailure.nonRetryable(`invalid partition key "${partition}" (expected <machine>@YYYY-MM-DDTHH)`, 'InvalidPartition');
+    }
+    const ingested = await ingest.ingestPartition({ ctx, spec, sourceKey: input.sourceKey, force: input.force });
+    if (ingested.alreadyPublished && !input.force) {
+      outcome = { status: 'unchanged', sha256: ingested.sha256, sourceKey: ingested.sourceKey };
+    } else {
+      advance('stage');
+      const staged = await stage.stagePartition({ ctx, spec, ingest: ingested });
+      advance('transform');
+      const transformed = await transform.transformPartition({ ctx, spec, ingest: ingested, stage: staged });
+      advance('load');
+      const loaded = await load.loadPartition({ ctx, spec, ingest: ingested, stage: staged, transform: transformed });
+      advance('serve');
+      await serve.servePartition({ ctx, spec, ingest: ingested, stage: staged });
+      outcome = { status: loaded.status === 'unchanged' ? 'unchanged' : 'succeeded', sha256: ingested.sha256, sourceKey: ingested.sourceKey };
+    }
+    advance('done');
+  } catch (err) {
+    const failure = describeFailure(err);
+    outcome = { status: 'failed', failureType: failure.type, failureMessage: failure.message };
+    advance('failed');
+    progress.outcome = outcome;
+    upsertSearchAttributes([{ key: PIPELINE_STATUS, value: `Failed:${failure.type}` }]);
+    await catalog.recordRunFinished({ ctx, outcome });
+    // A plain Error would retry the workflow task forever; fail the run itself, once, with a stable type.
+    throw ApplicationFailure.nonRetryable(failure.message, failure.type);
+  }
+  progress.outcome = outcome;
+  upsertSearchAttributes([{ key: PIPELINE_STATUS, value: outcome.status === 'unchanged' ? 'Unchanged' : 'Succeeded' }]);
+  await catalog.recordRunFinished({ ctx, outcome });
+  return outcome;
+}

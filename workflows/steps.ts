@@ -1,0 +1,87 @@
+import type { PipelineSpec, RunKind } from './spec.js';
+
+/** Identifies one run of one partition; passed to every step so it can record itself in the catalog. */
+export interface RunContext {
+  pipeline: string;
+  partition: string;
+  workflowId: string;
+  runId: string;
+  runKind: RunKind;
+}
+
+/** Common input of every step. */
+export interface StepInput {
+  ctx: RunContext;
+  spec: PipelineSpec;
+}
+
+/** Result of ingest: the landed file copied, content-addressed, into the raw zone. */
+export interface IngestResult {
+  sourceKey: string;
+  rawKey: string;
+  sha256: string;
+  bytes: number;
+  /** True when every dataset of the partition already holds exactly this content. */
+  alreadyPublished: boolean;
+}
+
+/** Result of stage: typed rows ready to bulk-load, and quarantined rows with reasons. */
+export interface StageResult {
+  stagedKey: string;
+  quarantineKey: string;
+  dataLines: number;
+  rows: number;
+  quarantined: number;
+  duplicates: number;
+  quarantinedByReason: Record<string, number>;
+  firmware: string;
+  encoding: string;
+  extraColumns: string[];
+  /** Partition hour start (ISO instant with offset). */
+  hourStart: string;
+}
+
+/** Result of transform: one staged file per derived dataset. */
+export interface TransformResult {
+  outputs: Record<string, { key: string; rows: number }>;
+}
+
+/** Result of load. */
+export interface LoadResult {
+  status: 'loaded' | 'unchanged';
+  rows: Record<string, number>;
+}
+
+/** Result of serve. */
+export interface ServeResult {
+  outputs: Record<string, number>;
+}
+
+/** Outcome recorded when a run ends. */
+export interface RunOutcome {
+  status: 'succeeded' | 'unchanged' | 'failed';
+  sha256?: string;
+  sourceKey?: string;
+  failureType?: string;
+  failureMessage?: string;
+}
+
+/** The activities `pipelineRunWorkflow` schedules; implemented by `createActivities` in activities/. */
+export interface PipelineActivities {
+  recordRunStarted(input: { ctx: RunContext }): Promise<void>;
+  ingestPartition(input: StepInput & { sourceKey?: string; force?: boolean }): Promise<IngestResult>;
+  stagePartition(input: StepInput & { ingest: IngestResult }): Promise<StageResult>;
+  transformPartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<TransformResult>;
+  loadPartition(input: StepInput & { ingest: IngestResult; stage: StageResult; transform: TransformResult }): Promise<LoadResult>;
+  servePartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<ServeResult>;
+  recordRunFinished(input: { ctx: RunContext; outcome: RunOutcome }): Promise<void>;
+}
+
+/** Failure types that are data faults: never retried, the partition fails once with a clear message. */
+export const DATA_FAULT_TYPES = [
+  'ContractBroken',
+  'IncompleteFile',
+  'DataQualityThresholdExceeded',
+  'SourceMissing',
+  'InvalidPartition',
+] as const;
