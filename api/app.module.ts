@@ -3,8 +3,10 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LakeModule } from './lake/lake.module.js';
+import { PipelinesModule } from './pipelines/pipelines.module.js';
+import { RunsModule } from './runs/runs.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 /** The Fábrica API. */
-@Module({ imports: [ConfigModule, TemporalModule, DatabaseModule, LakeModule, HealthModule] })
+@Module({ imports: [ConfigModule, TemporalModule, DatabaseModule, LakeModule, HealthModule, PipelinesModule, RunsModule] })
 export class AppModule {}

@@ -3,6 +3,7 @@ import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
+import { ApiExceptionFilter } from './common/exception.filter.js';
 
 /** Builds (without listening) the API application with its global prefix, validation and OpenAPI documents. */
 export async function createApp(options: { logger?: false | undefined } = {}): Promise<INestApplication> {
@@ -11,6 +12,7 @@ export async function createApp(options: { logger?: false | undefined } = {}): P
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );
+  app.useGlobalFilters(new ApiExceptionFilter());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

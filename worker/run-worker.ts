@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities/index.js';
 import { webpackConfigHook, workflowsPath } from './bundle.js';
 import type { Dependencies } from './dependencies.js';
+import { installRuntime } from './runtime.js';
 
 /** Options for {@link createWorker}. */
 export interface CreateWorkerOptions {
@@ -17,6 +18,7 @@ export interface CreateWorkerOptions {
 
 /** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity. */
 export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime();
   const connection = await NativeConnection.connect({ address: o.address });
   const worker = await Worker.create({
     connection,

@@ -49,7 +49,7 @@ export default async function globalSetup() {
     if (!temporalBin) throw new Error('no Temporal CLI: set FABRICA_TEMPORAL_BIN, put `temporal` on PATH or install Go');
     const minioBin = await ensureGoTool(MINIO, log);
     const [temporalPort, pgPort, s3Port, s3ConsolePort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const s3 = { accessKeyId: 'fabrica-test', secretAccessKey: 'fabrica-test-secret' };
+    const s3 = { accessKeyId: 'fabrica-minio-user', secretAccessKey: 'fabrica-minio-secret' };
     const temporal = {
       binary: temporalBin,
       port: temporalPort,

@@ -1,0 +1,23 @@
+/**
+ * Machine signal files, contract v1: one TXT file per machine-hour with a `#machine=…` header line, a pipe-separated
+ * column line, data lines and a `#end;items=N;sha256=HEX` trailer. See `parseMachineSignalFile`.
+ */
+export { hasTrailer, parseFileName, parseTrailerLine } from './machine-signal/header.js';
+export { MachineSignalParser, parseMachineSignal, parseMachineSignalFile } from './machine-signal/parser.js';
+export { parseIsoTimestamp } from './machine-signal/timestamp.js';
+export {
+  ENERGY_COLUMN,
+  REQUIRED_COLUMNS,
+  type ItemStatus,
+  type MachineSignalEvent,
+  type MachineSignalHeader,
+  type MachineSignalRow,
+  type MachineSignalSummary,
+  type MachineSignalTrailer,
+  type ParseMachineSignalOptions,
+  type ParseSummary,
+  type RejectReason,
+  type RejectedLine,
+  type RequiredColumn,
+  type SignalEncoding,
+} from './machine-signal/types.js';

@@ -1,0 +1,151 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import pg from 'pg';
+import type { FabricaConfig } from '../../worker/config.js';
+import { runWorkflowId } from '../../workflows/ids.js';
+import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
+import { parsePartitionKey } from '../../workflows/partitions.js';
+import { PARTITION, PIPELINE, RUN_KIND } from '../../workflows/search-attributes.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../common/errors.js';
+import { CONFIG } from '../config/config.module.js';
+import { WAREHOUSE } from '../database/database.module.js';
+import { PipelinesService } from '../pipelines/pipelines.service.js';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
+import type { ListRunsDto } from './dto/list-runs.dto.js';
+
+/** A run as the API returns it. */
+export interface RunView {
+  runId: string;
+  workflowId: string;
+  pipeline: string;
+  partition: string;
+  runKind: string;
+  status: string;
+  failure?: { type: string | null; message: string | null };
+  startedAt?: Date;
+  finishedAt?: Date | null;
+  steps?: Record<string, unknown>[];
+  quality?: Record<string, unknown>[];
+  links: { temporalUi: string };
+}
+
+interface RunRow {
+  run_id: string;
+  workflow_id: string;
+  pipeline: string;
+  partition_key: string;
+  run_kind: string;
+  status: string;
+  failure_type: string | null;
+  failure_message: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+/** Starts, reads and cancels partition runs: Temporal for state, the catalog for steps and quality. */
+@Injectable()
+export class RunsService {
+  constructor(
+    @Inject(CONFIG) private readonly config: FabricaConfig,
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(WAREHOUSE) private readonly db: pg.Pool,
+    private readonly pipelines: PipelinesService,
+  ) {}
+
+  private link(workflowId: string, runId: string): string {
+    const ns = encodeURIComponent(this.config.temporal.namespace);
+    return `${this.config.temporal.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
+  }
+
+  /**
+   * Starts the partition's run, or returns the one in flight (the workflow id is the business id, and the conflict
+   * policy is USE_EXISTING), so a client retry after a timeout is always safe.
+   */
+  async start(pipelineId: string, partition: string, force = false): Promise<RunView> {
+    const spec = this.pipelines.spec(pipelineId);
+    if (!parsePartitionKey(partition)) throw new InvalidInputError('partition', 'is not a real date and hour');
+    const workflowId = runWorkflowId(spec.id, partition);
+    const handle = await this.client.workflow.start(pipelineRunWorkflow, {
+      workflowId,
+      taskQueue: this.config.temporal.taskQueue,
+      args: [{ spec, partition, runKind: 'manual', force }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: PIPELINE, value: spec.id },
+        { key: PARTITION, value: partition },
+        { key: RUN_KIND, value: 'manual' },
+      ],
+      staticSummary: `${spec.id} ${partition} (manual${force ? ', force' : ''})`,
+    });
+    const runId = handle.firstExecutionRunId;
+    return { runId, workflowId, pipeline: spec.id, partition, runKind: 'manual', status: 'running', links: { temporalUi: this.link(workflowId, runId) } };
+  }
+
+  /** Pages through runs in the catalog, newest first. */
+  async list(q: ListRunsDto): Promise<{ items: RunView[]; page: number; pageSize: number; total: number }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown) => (args.push(v), where.push(sql.replace('?', `$${args.length}`)));
+    if (q.pipeline) add('pipeline = ?', q.pipeline);
+    if (q.status) add('status = ?', q.status);
+    if (q.partition) add('partition_key = ?', q.partition);
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ops.runs ${filter}`, args);
+    const rows = await this.db.query<RunRow>(
+      `SELECT * FROM ops.runs ${filter} ORDER BY started_at DESC, run_id LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
+      args,
+    );
+    return { items: rows.rows.map((r) => this.view(r)), page: q.page, pageSize: q.pageSize, total: Number(total.rows[0]!.n) };
+  }
+
+  /** One run with its steps and quality results; live status from Temporal when the catalog still says running. */
+  async get(runId: string): Promise<RunView> {
+    const row = await this.row(runId);
+    const view = this.view(row);
+    const [steps, quality] = await Promise.all([
+      this.db.query('SELECT step, status, attempt, started_at, finished_at, duration_ms, rows_in, rows_out, rows_quarantined, bytes FROM ops.run_steps WHERE run_id = $1 ORDER BY started_at', [runId]),
+      this.db.query('SELECT check_name, passed, observed, threshold, details FROM ops.quality_results WHERE run_id = $1 ORDER BY check_name', [runId]),
+    ]);
+    if (row.status === 'running') {
+      const d = await this.client.workflow.getHandle(row.workflow_id, runId).describe().catch(() => undefined);
+      if (d && d.status.name !== 'RUNNING') view.status = d.status.name.toLowerCase();
+    }
+    return { ...view, steps: steps.rows, quality: quality.rows };
+  }
+
+  /** Requests cancellation of a running run; 409 when it has already finished. */
+  async cancel(runId: string): Promise<RunView> {
+    const row = await this.row(runId);
+    const handle = this.client.workflow.getHandle(row.workflow_id, runId);
+    const d = await handle.describe().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run', runId);
+      throw err;
+    });
+    if (d.status.name !== 'RUNNING') throw new ConflictError(`run ${runId} is ${d.status.name.toLowerCase()}, not running`);
+    await handle.cancel();
+    return { ...this.view(row), status: 'cancelling' };
+  }
+
+  private async row(runId: string): Promise<RunRow> {
+    if (!/^[0-9a-f-]{36}$/i.test(runId)) throw new NotFoundError('run', runId);
+    const res = await this.db.query<RunRow>('SELECT * FROM ops.runs WHERE run_id = $1', [runId]);
+    if (!res.rows[0]) throw new NotFoundError('run', runId);
+    return res.rows[0];
+  }
+
+  private view(r: RunRow): RunView {
+    return {
+      runId: r.run_id,
+      workflowId: r.workflow_id,
+      pipeline: r.pipeline,
+      partition: r.partition_key,
+      runKind: r.run_kind,
+      status: r.status,
+      ...(r.failure_type ? { failure: { type: r.failure_type, message: r.failure_message } } : {}),
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      links: { temporalUi: this.link(r.workflow_id, r.run_id) },
+    };
+  }
+}
