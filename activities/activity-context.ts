@@ -23,3 +23,9 @@ export function cancellationSignal(): AbortSignal {
 export function attempt(): number {
   return current()?.info.attempt ?? 1;
 }
+
+/** Throws the cancellation reason when the activity was cancelled (call it in long loops next to `heartbeat`). */
+export function throwIfCancelled(): void {
+  const signal = current()?.cancellationSignal;
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('activity cancelled');
+}

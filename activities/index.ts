@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { SensorActivities } from '../workflows/landing-sensor.workflow.js';
 import type { PipelineActivities } from '../workflows/steps.js';
 import { Catalog } from './catalog.js';
+import { toApplicationFailure } from './failures.js';
 import { createIngest } from './ingest.js';
 import { createLoad } from './load.js';
 import { createSensorActivities } from './sensor.js';
@@ -18,10 +19,21 @@ export interface ActivityDeps {
   landing: ObjectStore;
 }
 
+/** Wraps an activity so a data fault leaves it as a non-retryable ApplicationFailure with its stable type. */
+function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      throw toApplicationFailure(err);
+    }
+  };
+}
+
 /** All activities of Fábrica, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps): PipelineActivities & SensorActivities {
   const catalog = new Catalog(deps.warehouse);
-  return {
+  const activities: PipelineActivities & SensorActivities = {
     recordRunStarted: ({ ctx }) => catalog.runStarted(ctx),
     recordRunFinished: ({ ctx, outcome }) => catalog.runFinished(ctx, outcome),
     ingestPartition: createIngest(deps),
@@ -31,4 +43,6 @@ export function createActivities(deps: ActivityDeps): PipelineActivities & Senso
     servePartition: createServe(deps),
     ...createSensorActivities(deps),
   };
+  const wrapped = Object.entries(activities).map(([name, fn]) => [name, dataFaultsAsFailures(fn as (...a: unknown[]) => Promise<unknown>)]);
+  return Object.fromEntries(wrapped) as typeof activities;
 }

@@ -1,13 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { hourStartIso, parsePartitionKey } from '../workflows/partitions.js';
 import type { IngestResult, StageResult, StepInput } from '../workflows/steps.js';
-import { attempt, heartbeat } from './activity-context.js';
+import { attempt, heartbeat, throwIfCancelled } from './activity-context.js';
 import { Catalog } from './catalog.js';
-import { DataFaultError, DataQualityError, toApplicationFailure } from './failures.js';
+import { DataFaultError, DataQualityError } from './failures.js';
 import { encodeCopyRow } from './formats/copy-text.js';
 import { parseMachineSignalFile, type ParseSummary } from './formats/machine-signal-v1.js';
 import { lakeKeys, lakeUri } from './lake-layout.js';
@@ -53,7 +52,10 @@ async function parseToFiles(lake: ObjectStore, input: StepInput & { ingest: Inge
     } else if (ev.kind === 'row') {
       const r = ev.row;
       await write(events, encodeCopyRow([hourStart, r.machineId, r.itemSeq, r.ts, r.sku, r.status, r.cycleMs, r.tempC, r.vibrationMmS, r.operator, r.energyWh, r.lineNo, ingest.sha256]));
-      if (++n % 20_000 === 0) heartbeat({ rows: n });
+      if (++n % 20_000 === 0) {
+        heartbeat({ rows: n });
+        throwIfCancelled();
+      }
     } else if (ev.kind === 'rejected') {
       const q: QuarantineRecord = { lineNo: ev.rejected.lineNo, reason: ev.rejected.reason, column: ev.rejected.column ?? null, detail: ev.rejected.detail, raw: ev.rejected.raw };
       await write(quarantine, `${JSON.stringify(q)}\n`);
@@ -128,7 +130,7 @@ export function createStage(deps: StageDeps) {
         await deps.lake.put(lakeKeys.quarantineFile(spec.id, ctx.partition, ingest.sha256), JSON.stringify({ sourceKey: ingest.sourceKey, rawKey: ingest.rawKey, error: err.message, details: err.details }, null, 2));
       }
       await catalog.quality(ctx, { name: err.type, passed: false, details: { message: err.message } });
-      throw toApplicationFailure(err) satisfies ApplicationFailure;
+      throw err;
     }
   };
 }

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type pg from 'pg';
 import type { StepInput, IngestResult, StageResult, TransformResult } from '../workflows/steps.js';
-import { attempt, heartbeat } from './activity-context.js';
+import { attempt, heartbeat, throwIfCancelled } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { EVENT } from './datasets/machine-signal.js';
 import { YieldAccumulator } from './datasets/yield-metrics.js';
@@ -55,7 +55,10 @@ async function summarizeEvents(lake: ObjectStore, key: string) {
       energyWh: energy === null || energy === undefined ? null : Number(energy),
       tsMs: Date.parse(f[EVENT.ts]!),
     });
-    if (++n % 50_000 === 0) heartbeat({ rows: n });
+    if (++n % 50_000 === 0) {
+      heartbeat({ rows: n });
+      throwIfCancelled();
+    }
   }
   return { perSku, acc };
 }

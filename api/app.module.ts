@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -8,5 +9,5 @@ import { RunsModule } from './runs/runs.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 /** The Fábrica API. */
-@Module({ imports: [ConfigModule, TemporalModule, DatabaseModule, LakeModule, HealthModule, PipelinesModule, RunsModule] })
+@Module({ imports: [ConfigModule, AuthModule, TemporalModule, DatabaseModule, LakeModule, HealthModule, PipelinesModule, RunsModule] })
 export class AppModule {}

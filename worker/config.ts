@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { projectRoot } from '../infra/paths.js';
+import { readApiKeys, type ApiKeyEntry } from './api-keys.js';
 
 /** Thrown when configuration is invalid; its message names the setting. */
 export class ConfigError extends Error {
@@ -30,7 +31,16 @@ export interface FabricaConfig {
   landing: LakeConfig;
   /** Demo mode: generate and land machine files (on by default only when no landing area is configured). */
   demo: boolean;
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    /** Accepted API keys (hashed); the API refuses every protected request when empty. */
+    keys: ApiKeyEntry[];
+    /** Whether GET /metrics needs no key. */
+    metricsPublic: boolean;
+    /** Requests per minute allowed per key (and per address for unauthenticated calls). */
+    rateLimitPerMinute: number;
+  };
   /** The landing sensors the worker keeps running. */
   sensor: { enabled: boolean; intervalSeconds: number };
   /** Demo pace: seconds between two landed hours (0 lands only the first day). */
@@ -57,6 +67,22 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZ
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new ConfigError(name, `expected a positive number, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** Dev key file the launcher writes when no keys are configured. */
+export function devApiKeysFile(home: string): string {
+  return path.join(home, 'api-keys');
+}
+
+function apiKeys(env: NodeJS.ProcessEnv, home: string): ApiKeyEntry[] {
+  const fallbackFile = devApiKeysFile(home);
+  const withDev = env.FABRICA_API_KEYS || env.FABRICA_API_KEYS_FILE ? env : { ...env, FABRICA_API_KEYS_FILE: fallbackFile };
+  try {
+    return readApiKeys(withDev)?.entries ?? [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && withDev !== env) return [];
+    throw new ConfigError(env.FABRICA_API_KEYS ? 'FABRICA_API_KEYS' : 'FABRICA_API_KEYS_FILE', (err as Error).message);
+  }
 }
 
 function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -165,7 +191,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
     lake: lake(env, home),
     landing: landing(env, home),
     demo: bool(env, 'FABRICA_DEMO', !env.FABRICA_LANDING),
-    api: { host: env.FABRICA_API_HOST || '127.0.0.1', port: port(env, 'FABRICA_API_PORT', 3000) },
+    api: {
+      host: env.FABRICA_API_HOST || '127.0.0.1',
+      port: port(env, 'FABRICA_API_PORT', 3000),
+      keys: apiKeys(env, home),
+      metricsPublic: bool(env, 'FABRICA_METRICS_PUBLIC', true),
+      rateLimitPerMinute: positive(env, 'FABRICA_RATE_LIMIT_PER_MINUTE', 6000),
+    },
     sensor: { enabled: bool(env, 'FABRICA_SENSOR', true), intervalSeconds: positive(env, 'FABRICA_SENSOR_INTERVAL_SECONDS', 5) },
     demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
     logLevel,

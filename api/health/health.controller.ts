@@ -1,6 +1,7 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Public } from '../auth/auth.decorators.js';
 import { HealthService, type HealthReport } from './health.service.js';
 
 /** Liveness and readiness: open to everyone (no API key), never cached. */
@@ -11,6 +12,7 @@ export class HealthController {
 
   /** 200 when Temporal, PostgreSQL, the lake and at least one worker are all up; 503 otherwise, naming what is down. */
   @Get()
+  @Public()
   @ApiOkResponse({ description: 'Every dependency is up.' })
   @ApiServiceUnavailableResponse({ description: 'At least one dependency is down; `checks` says which.' })
   async get(@Res({ passthrough: true }) res: Response): Promise<HealthReport> {

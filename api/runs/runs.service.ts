@@ -13,6 +13,8 @@ import { PipelinesService } from '../pipelines/pipelines.service.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import type { ListRunsDto } from './dto/list-runs.dto.js';
 
+const TEMPORAL_DEADLINE_MS = 5000;
+
 /** A run as the API returns it. */
 export interface RunView {
   runId: string;
@@ -52,6 +54,11 @@ export class RunsService {
     private readonly pipelines: PipelinesService,
   ) {}
 
+  /** Temporal calls get a deadline, so an unreachable server is a quick 503 rather than a long retry loop. */
+  private deadline<T>(fn: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
+  }
+
   private link(workflowId: string, runId: string): string {
     const ns = encodeURIComponent(this.config.temporal.namespace);
     return `${this.config.temporal.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
@@ -65,7 +72,7 @@ export class RunsService {
     const spec = this.pipelines.spec(pipelineId);
     if (!parsePartitionKey(partition)) throw new InvalidInputError('partition', 'is not a real date and hour');
     const workflowId = runWorkflowId(spec.id, partition);
-    const handle = await this.client.workflow.start(pipelineRunWorkflow, {
+    const handle = await this.deadline(() => this.client.workflow.start(pipelineRunWorkflow, {
       workflowId,
       taskQueue: this.config.temporal.taskQueue,
       args: [{ spec, partition, runKind: 'manual', force }],
@@ -77,7 +84,7 @@ export class RunsService {
         { key: RUN_KIND, value: 'manual' },
       ],
       staticSummary: `${spec.id} ${partition} (manual${force ? ', force' : ''})`,
-    });
+    }));
     const runId = handle.firstExecutionRunId;
     return { runId, workflowId, pipeline: spec.id, partition, runKind: 'manual', status: 'running', links: { temporalUi: this.link(workflowId, runId) } };
   }
@@ -108,7 +115,7 @@ export class RunsService {
       this.db.query('SELECT check_name, passed, observed, threshold, details FROM ops.quality_results WHERE run_id = $1 ORDER BY check_name', [runId]),
     ]);
     if (row.status === 'running') {
-      const d = await this.client.workflow.getHandle(row.workflow_id, runId).describe().catch(() => undefined);
+      const d = await this.deadline(() => this.client.workflow.getHandle(row.workflow_id, runId).describe()).catch(() => undefined);
       if (d && d.status.name !== 'RUNNING') view.status = d.status.name.toLowerCase();
     }
     return { ...view, steps: steps.rows, quality: quality.rows };
@@ -118,12 +125,12 @@ export class RunsService {
   async cancel(runId: string): Promise<RunView> {
     const row = await this.row(runId);
     const handle = this.client.workflow.getHandle(row.workflow_id, runId);
-    const d = await handle.describe().catch((err: unknown) => {
+    const d = await this.deadline(() => handle.describe()).catch((err: unknown) => {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run', runId);
       throw err;
     });
     if (d.status.name !== 'RUNNING') throw new ConflictError(`run ${runId} is ${d.status.name.toLowerCase()}, not running`);
-    await handle.cancel();
+    await this.deadline(() => handle.cancel());
     return { ...this.view(row), status: 'cancelling' };
   }
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import pg from 'pg';
-import { ConfigError, embeddedPostgresCredentials, loadConfig, type FabricaConfig } from '../../worker/config.js';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { newApiKey } from '../../worker/api-keys.js';
+import { ConfigError, devApiKeysFile, embeddedPostgresCredentials, loadConfig, type FabricaConfig } from '../../worker/config.js';
 import { storeFor } from '../../worker/dependencies.js';
 import { migrate } from '../migrate.js';
 import { projectRoot } from '../paths.js';
@@ -90,6 +92,21 @@ function startNode(name: string, script: string, config: FabricaConfig): Managed
   });
 }
 
+/**
+ * With no key configured, the local stack gets one admin key, kept in FABRICA_HOME (the key in `dev-api-key`, its
+ * hash in `api-keys`, which the API reads); start-up prints where it is, never the key itself. Returns that path.
+ */
+function ensureDevApiKey(config: FabricaConfig): string | undefined {
+  if (process.env.FABRICA_API_KEYS || process.env.FABRICA_API_KEYS_FILE) return undefined;
+  mkdirSync(config.home, { recursive: true });
+  const keyFile = path.join(config.home, 'dev-api-key');
+  if (existsSync(keyFile) && existsSync(devApiKeysFile(config.home))) return keyFile;
+  const { key, entry } = newApiKey('dev-admin', 'admin');
+  writeFileSync(devApiKeysFile(config.home), `${entry}\n`, { mode: 0o600 });
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  return keyFile;
+}
+
 async function apiReady(config: FabricaConfig): Promise<boolean> {
   const res = await fetch(`http://${config.api.host}:${config.api.port}/api/v1/health`);
   return res.status === 200;
@@ -111,6 +128,7 @@ export async function dev(): Promise<number> {
     const results = await Promise.allSettled([startTemporal(config, stack), startDatabase(config, stack), checkLake(config)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    const devKey = ensureDevApiKey(config);
     const worker = startNode('worker', 'worker/main.js', config);
     stack.push(worker);
     const api = startNode('api', 'api/main.js', config);
@@ -118,6 +136,7 @@ export async function dev(): Promise<number> {
     await waitUntilReady(api, () => apiReady(config), 120_000);
     const base = `http://localhost:${config.api.port}`;
     say(`ready: API ${base}/api/v1  ·  OpenAPI ${base}/api/docs  ·  Temporal Web UI ${config.temporal.uiUrl}`);
+    if (devKey) say(`local admin API key in ${devKey}: curl -H "X-API-Key: $(cat ${devKey})" ${base}/api/v1/pipelines`);
     say(`data in ${config.home}; logs in ${path.join(config.home, 'logs')}; Ctrl-C stops everything`);
     const stopSignal = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

@@ -59,7 +59,7 @@ export function encodingOf(firmware: string): SignalEncoding {
  * Maps the column header line by name. A missing required column (removed or renamed) or a repeated one is a
  * breaking change: throws {@link ContractBrokenError} naming the missing and the unexpected columns.
  */
-export function parseColumnLine(text: string, fileName: string): ColumnLayout {
+export function parseColumnLine(text: string, fileName: string, header?: MachineSignalHeader): ColumnLayout {
   const columns = text.split('|');
   const known = new Set<string>([...REQUIRED_COLUMNS, ENERGY_COLUMN]);
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
@@ -75,16 +75,26 @@ export function parseColumnLine(text: string, fileName: string): ColumnLayout {
     throw new ContractBrokenError(`${fileName}: breaking schema change: ${parts.join('; ')}`, {
       fileName,
       line: 2,
+      machine: header?.machine,
+      hourKey: header?.hourKey,
       columns,
       missingColumns: missing,
       unexpectedColumns: unexpected,
       repeatedColumns: repeated,
     });
   }
-  const index = Object.fromEntries(REQUIRED_COLUMNS.map((c) => [c, columns.indexOf(c)])) as Record<RequiredColumn, number>;
+  const index = Object.fromEntries(REQUIRED_COLUMNS.map((c) => [c, columns.indexOf(c)])) as Record<
+    RequiredColumn,
+    number
+  >;
   const energy = columns.indexOf(ENERGY_COLUMN);
   const required = new Set<string>(REQUIRED_COLUMNS);
-  return { columns, index, energy: energy >= 0 ? energy : undefined, extraColumns: columns.filter((c) => !required.has(c)) };
+  return {
+    columns,
+    index,
+    energy: energy >= 0 ? energy : undefined,
+    extraColumns: columns.filter((c) => !required.has(c)),
+  };
 }
 
 /** Parses a trailer line (`#end;items=N;sha256=HEX`, without its line break), or undefined when it is not one. */

@@ -51,7 +51,7 @@ export class MachineSignalParser {
       return undefined;
     }
     if (!this.ctx) {
-      const layout = parseColumnLine(stripCr(this.decode(bytes) ?? bytes.toString('latin1')), fileName);
+      const layout = parseColumnLine(stripCr(this.decode(bytes) ?? bytes.toString('latin1')), fileName, this.header);
       const toleranceMinutes = this.options.toleranceMinutes ?? 5;
       const start = this.header.hourStartMs;
       const windowStartMs = start - toleranceMinutes * 60_000;
@@ -71,7 +71,10 @@ export class MachineSignalParser {
   finish(last: Buffer | undefined, terminated: boolean, bytes: number): ParseSummary {
     if (!this.ctx) {
       if (last !== undefined && terminated) this.line(last);
-      throw this.incomplete(bytes === 0 ? 'empty file' : 'it ends before its column header line and trailer', 'truncated');
+      throw this.incomplete(
+        bytes === 0 ? 'empty file' : 'it ends before its column header line and trailer',
+        'truncated',
+      );
     }
     const trailer = last === undefined ? undefined : parseTrailerLine(stripCr(last.toString('latin1')));
     if (!trailer) {
@@ -119,7 +122,16 @@ export class MachineSignalParser {
     const text = this.decode(bytes);
     const result =
       text === undefined
-        ? ({ ok: false, rejected: rejectedLine(ctx.fileName, this.lineNo, 'bad_encoding', 'not valid UTF-8', bytes.toString('latin1')) } as const)
+        ? ({
+            ok: false,
+            rejected: rejectedLine(
+              ctx.fileName,
+              this.lineNo,
+              'bad_encoding',
+              'not valid UTF-8',
+              bytes.toString('latin1'),
+            ),
+          } as const)
         : parseDataLine(stripCr(text), this.lineNo, ctx);
     if (!result.ok) {
       this.rejectedRows++;

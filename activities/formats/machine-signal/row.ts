@@ -55,7 +55,11 @@ function timestamp(fields: string[], ctx: RowContext): { ts: string; tsMs: numbe
 function status(fields: string[], ctx: RowContext): ItemStatus {
   const text = fields[ctx.layout.index.status]!;
   if (STATUSES.has(text)) return text as ItemStatus;
-  throw new Reject('bad_status', `column status: unknown status ${JSON.stringify(text)} (expected OK, SCRAP or REWORK)`, 'status');
+  throw new Reject(
+    'bad_status',
+    `column status: unknown status ${JSON.stringify(text)} (expected OK, SCRAP or REWORK)`,
+    'status',
+  );
 }
 
 function checkWindow(ts: string, tsMs: number, ctx: RowContext): void {

@@ -1,5 +1,14 @@
 /** The eight columns every v1 file must have, in their documented order (mapping is by name, not position). */
-export const REQUIRED_COLUMNS = ['ts', 'item_seq', 'sku', 'status', 'cycle_ms', 'temp_c', 'vibration_mm_s', 'operator'] as const;
+export const REQUIRED_COLUMNS = [
+  'ts',
+  'item_seq',
+  'sku',
+  'status',
+  'cycle_ms',
+  'temp_c',
+  'vibration_mm_s',
+  'operator',
+] as const;
 
 /** A required v1 column. */
 export type RequiredColumn = (typeof REQUIRED_COLUMNS)[number];
@@ -57,13 +66,7 @@ export interface MachineSignalRow {
 
 /** Why a data line was quarantined. */
 export type RejectReason =
-  | 'field_count'
-  | 'bad_number'
-  | 'bad_timestamp'
-  | 'bad_status'
-  | 'bad_encoding'
-  | 'outside_hour'
-  | 'missing_value';
+  'field_count' | 'bad_number' | 'bad_timestamp' | 'bad_status' | 'bad_encoding' | 'outside_hour' | 'missing_value';
 
 /** A quarantined data line. */
 export interface RejectedLine {

@@ -1,0 +1,13 @@
+import { SetMetadata } from '@nestjs/common';
+import type { Role } from '../../worker/api-keys.js';
+
+/** Metadata key of {@link MinRole}. */
+export const MIN_ROLE = 'fabrica:min-role';
+/** Metadata key of {@link Public}. */
+export const PUBLIC = 'fabrica:public';
+
+/** The least role that may call the handler (GETs default to `viewer`, other methods to `operator`). */
+export const MinRole = (role: Role) => SetMetadata(MIN_ROLE, role);
+
+/** The handler needs no API key (health). */
+export const Public = () => SetMetadata(PUBLIC, true);
