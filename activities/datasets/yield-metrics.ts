@@ -11,7 +11,6 @@ export class YieldAccumulator {
   private tempSum = 0;
   private vibrationMax = -Infinity;
   private energySum = 0;
-  private energySeen = false;
   private cycles: number[] = [];
   private times: number[] = [];
 
@@ -24,10 +23,7 @@ export class YieldAccumulator {
     this.cycleSum += row.cycleMs;
     this.tempSum += row.tempC;
     this.vibrationMax = Math.max(this.vibrationMax, row.vibration);
-    if (row.energyWh !== null) {
-      this.energySum += row.energyWh;
-      this.energySeen = true;
-    }
+    if (row.energyWh !== null) this.energySum += row.energyWh;
     this.cycles.push(row.cycleMs);
     this.times.push(row.tsMs);
   }
@@ -46,7 +42,7 @@ export class YieldAccumulator {
       tempCMean: n ? this.tempSum / n : null,
       vibrationMax: n ? this.vibrationMax : null,
       downtimeMinutes: downtimeMinutes(this.times, hourStartMs),
-      energyWh: hasEnergyColumn ? (this.energySeen || n === 0 ? this.energySum : null) : null,
+      energyWh: hasEnergyColumn ? this.energySum : null,
     };
   }
 }
@@ -60,9 +56,17 @@ export function percentileCont(values: number[], p: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** Minutes of gaps longer than 2 min between items, the hour's start and end included as boundaries. */
+/**
+ * Minutes of gaps longer than 2 min between consecutive items, the hour's start and end included as boundaries and
+ * timestamps (which may stray a few minutes outside the hour) clamped into it; an empty hour is 60 minutes down.
+ */
 export function downtimeMinutes(timesMs: number[], hourStartMs: number): number {
-  const points = Float64Array.from([hourStartMs, ...timesMs, hourStartMs + 3_600_000]).sort();
+  const end = hourStartMs + 3_600_000;
+  const points = new Float64Array(timesMs.length + 2);
+  timesMs.forEach((t, i) => (points[i] = Math.min(end, Math.max(hourStartMs, t))));
+  points[timesMs.length] = hourStartMs;
+  points[timesMs.length + 1] = end;
+  points.sort();
   let downtime = 0;
   for (let i = 1; i < points.length; i++) {
     const gap = points[i]! - points[i - 1]!;
