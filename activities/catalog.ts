@@ -40,8 +40,18 @@ export class Catalog {
        ON CONFLICT (run_id) DO UPDATE SET status = EXCLUDED.status, failure_type = EXCLUDED.failure_type,
          failure_message = EXCLUDED.failure_message, source_key = COALESCE(EXCLUDED.source_key, ops.runs.source_key),
          content_sha256 = COALESCE(EXCLUDED.content_sha256, ops.runs.content_sha256), finished_at = now()`,
-      [ctx.runId, ctx.workflowId, ctx.pipeline, ctx.partition, ctx.runKind, outcome.status, outcome.failureType ?? null,
-        outcome.failureMessage ?? null, outcome.sourceKey ?? null, outcome.sha256 ?? null],
+      [
+        ctx.runId,
+        ctx.workflowId,
+        ctx.pipeline,
+        ctx.partition,
+        ctx.runKind,
+        outcome.status,
+        outcome.failureType ?? null,
+        outcome.failureMessage ?? null,
+        outcome.sourceKey ?? null,
+        outcome.sha256 ?? null,
+      ],
     );
     if (outcome.status === 'failed') {
       await this.alert({
@@ -68,8 +78,19 @@ export class Catalog {
          finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, rows_in = EXCLUDED.rows_in,
          rows_out = EXCLUDED.rows_out, rows_quarantined = EXCLUDED.rows_quarantined, bytes = EXCLUDED.bytes,
          details = EXCLUDED.details`,
-      [ctx.runId, r.step, r.attempt, r.startedAt, finished, finished.getTime() - r.startedAt.getTime(), r.rowsIn ?? null,
-        r.rowsOut ?? null, r.rowsQuarantined ?? null, r.bytes ?? null, JSON.stringify(r.details ?? {})],
+      [
+        ctx.runId,
+        r.step,
+        r.attempt,
+        r.startedAt,
+        finished,
+        finished.getTime() - r.startedAt.getTime(),
+        r.rowsIn ?? null,
+        r.rowsOut ?? null,
+        r.rowsQuarantined ?? null,
+        r.bytes ?? null,
+        JSON.stringify(r.details ?? {}),
+      ],
     );
   }
 
@@ -92,8 +113,16 @@ export class Catalog {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (run_id, check_name) DO UPDATE SET passed = EXCLUDED.passed, observed = EXCLUDED.observed,
          threshold = EXCLUDED.threshold, details = EXCLUDED.details`,
-      [ctx.runId, ctx.pipeline, ctx.partition, check.name, check.passed, check.observed ?? null, check.threshold ?? null,
-        JSON.stringify(check.details ?? {})],
+      [
+        ctx.runId,
+        ctx.pipeline,
+        ctx.partition,
+        check.name,
+        check.passed,
+        check.observed ?? null,
+        check.threshold ?? null,
+        JSON.stringify(check.details ?? {}),
+      ],
     );
   }
 
@@ -111,7 +140,16 @@ export class Catalog {
     await this.db.query(
       `INSERT INTO ops.alerts (dedup_key, kind, severity, pipeline, partition_key, run_id, message, details)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING`,
-      [a.dedupKey, a.kind, a.severity, a.pipeline, a.partition ?? null, a.runId ?? null, a.message, JSON.stringify(a.details ?? {})],
+      [
+        a.dedupKey,
+        a.kind,
+        a.severity,
+        a.pipeline,
+        a.partition ?? null,
+        a.runId ?? null,
+        a.message,
+        JSON.stringify(a.details ?? {}),
+      ],
     );
   }
 }

@@ -43,6 +43,9 @@ export function createActivities(deps: ActivityDeps): PipelineActivities & Senso
     servePartition: createServe(deps),
     ...createSensorActivities(deps),
   };
-  const wrapped = Object.entries(activities).map(([name, fn]) => [name, dataFaultsAsFailures(fn as (...a: unknown[]) => Promise<unknown>)]);
+  const wrapped = Object.entries(activities).map(([name, fn]) => [
+    name,
+    dataFaultsAsFailures(fn as (...a: unknown[]) => Promise<unknown>),
+  ]);
   return Object.fromEntries(wrapped) as typeof activities;
 }

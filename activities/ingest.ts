@@ -47,7 +47,11 @@ async function publishedHashes(db: pg.Pool, partition: string, datasets: string[
 }
 
 /** Copies an object to a local file while hashing it; heartbeats bytes copied and honours cancellation. */
-async function downloadHashing(store: ObjectStore, key: string, file: string): Promise<{ sha256: string; bytes: number }> {
+async function downloadHashing(
+  store: ObjectStore,
+  key: string,
+  file: string,
+): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -63,7 +67,7 @@ async function downloadHashing(store: ObjectStore, key: string, file: string): P
 }
 
 /**
- * Ingest: copies the partition's landed file into the raw zone under its content SHA-256 (an immutable object, so a
+ * Ingest: records the run's start in the catalog, then copies the partition's landed file into the raw zone under its content SHA-256 (an immutable object, so a
  * retry or a re-run writes nothing new) and says whether the partition already publishes exactly this content.
  * When the landing file is gone, a re-run falls back to the raw copy of the content currently published.
  */
@@ -72,6 +76,7 @@ export function createIngest(deps: IngestDeps) {
     const startedAt = new Date();
     const { ctx, spec } = input;
     const catalog = new Catalog(deps.warehouse);
+    await catalog.runStarted(ctx);
     const published = await publishedHashes(deps.warehouse, ctx.partition, spec.load.datasets);
     const isPublished = (sha: string) => spec.load.datasets.every((d) => published.get(d) === sha);
     const source = await resolveSource(deps, input);
@@ -84,20 +89,34 @@ export function createIngest(deps: IngestDeps) {
         await uploadFile(deps.lake, rawKey, file, true);
         return { sourceKey: source, rawKey, sha256, bytes, alreadyPublished: isPublished(sha256) };
       });
-      await catalog.lineage(ctx, 'ingest', lakeUri(deps.landing.location, source), lakeUri(deps.lake.location, result.rawKey));
+      await catalog.lineage(
+        ctx,
+        'ingest',
+        lakeUri(deps.landing.location, source),
+        lakeUri(deps.lake.location, result.rawKey),
+      );
     } else {
       const current = published.get(spec.load.datasets[0]!);
       const rawKey = current ? lakeKeys.raw(spec.id, current) : undefined;
       const raw = rawKey ? await deps.lake.head(rawKey) : undefined;
       if (!current || !rawKey || !raw) {
-        throw new SourceMissingError(`${spec.id} ${ctx.partition}: no landed file${source ? ` at ${source}` : ''} and nothing ingested before`, {
-          partition: ctx.partition,
-          sourceKey: source,
-        });
+        throw new SourceMissingError(
+          `${spec.id} ${ctx.partition}: no landed file${source ? ` at ${source}` : ''} and nothing ingested before`,
+          {
+            partition: ctx.partition,
+            sourceKey: source,
+          },
+        );
       }
       result = { sourceKey: rawKey, rawKey, sha256: current, bytes: raw.size, alreadyPublished: isPublished(current) };
     }
-    await catalog.step(ctx, { step: 'ingest', startedAt, attempt: attempt(), bytes: result.bytes, details: { ...result } });
+    await catalog.step(ctx, {
+      step: 'ingest',
+      startedAt,
+      attempt: attempt(),
+      bytes: result.bytes,
+      details: { ...result },
+    });
     return result;
   };
 }

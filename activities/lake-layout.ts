@@ -5,6 +5,7 @@
  * |-------------|----------------------------------------------------------------------------|-------------------------|
  * | raw         | `v1/raw/<pipeline>/<sha256[0:2]>/<sha256>.txt`                             | immutable copy of a landed file, addressed by content |
  * | staged      | `v1/staged/<pipeline>/<dataset>/<partition>/<sha256>.tsv`                  | typed rows in PostgreSQL COPY text format |
+ * | staged      | `v1/staged/<pipeline>/_profile/<partition>/<sha256>.json`                  | per-SKU counts and yield statistics of the staged rows |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.jsonl`                      | rejected rows, one JSON object per line with its reason |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.file.json`                  | a whole file rejected (contract break), with the error |
  * | serving     | `v1/serving/<pipeline>/<dataset>/<partition>.json`                         | serving snapshots |
@@ -15,11 +16,14 @@ export const lakeKeys = {
   raw: (pipeline: string, sha256: string) => `v1/raw/${pipeline}/${sha256.slice(0, 2)}/${sha256}.txt`,
   staged: (pipeline: string, dataset: string, partition: string, sha256: string) =>
     `v1/staged/${pipeline}/${dataset}/${partition}/${sha256}.tsv`,
+  profile: (pipeline: string, partition: string, sha256: string) =>
+    `v1/staged/${pipeline}/_profile/${partition}/${sha256}.json`,
   quarantineRows: (pipeline: string, partition: string, sha256: string) =>
     `v1/quarantine/${pipeline}/${partition}/${sha256}.jsonl`,
   quarantineFile: (pipeline: string, partition: string, sha256: string) =>
     `v1/quarantine/${pipeline}/${partition}/${sha256}.file.json`,
-  serving: (pipeline: string, dataset: string, partition: string) => `v1/serving/${pipeline}/${dataset}/${partition}.json`,
+  serving: (pipeline: string, dataset: string, partition: string) =>
+    `v1/serving/${pipeline}/${dataset}/${partition}.json`,
 };
 
 /** A URI naming a lake object in lineage records. */

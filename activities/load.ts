@@ -16,7 +16,13 @@ export interface LoadDeps {
 }
 
 /** Streams a staged COPY-text object into `table`, heartbeating bytes. */
-async function copyInto(client: pg.PoolClient, lake: ObjectStore, key: string, table: string, columns: readonly string[]) {
+async function copyInto(
+  client: pg.PoolClient,
+  lake: ObjectStore,
+  key: string,
+  table: string,
+  columns: readonly string[],
+) {
   let bytes = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -62,8 +68,17 @@ export function createLoad(deps: LoadDeps) {
           const out = transform.outputs[dataset];
           if (!out) throw new Error(`transform produced no ${dataset} output`);
           const table = tableOf(dataset);
-          await client.query(`DELETE FROM ${table} WHERE machine_id = $1 AND partition_hour = $2`, [machine, stage.hourStart]);
-          const copied = await copyInto(client, deps.lake, out.key, table, DATASET_COLUMNS[dataset as keyof typeof DATASET_COLUMNS]);
+          await client.query(`DELETE FROM ${table} WHERE machine_id = $1 AND partition_hour = $2`, [
+            machine,
+            stage.hourStart,
+          ]);
+          const copied = await copyInto(
+            client,
+            deps.lake,
+            out.key,
+            table,
+            DATASET_COLUMNS[dataset as keyof typeof DATASET_COLUMNS],
+          );
           rows[dataset] = copied.rows;
           bytes += copied.bytes;
           await client.query(
@@ -88,10 +103,23 @@ export function createLoad(deps: LoadDeps) {
     }
     const catalog = new Catalog(deps.warehouse);
     for (const [dataset, out] of Object.entries(transform.outputs)) {
-      await catalog.lineage(ctx, 'load', lakeUri(deps.lake.location, out.key), tableUri(tableOf(dataset), ctx.partition));
+      await catalog.lineage(
+        ctx,
+        'load',
+        lakeUri(deps.lake.location, out.key),
+        tableUri(tableOf(dataset), ctx.partition),
+      );
     }
     const total = Object.values(rows).reduce((a, b) => a + b, 0);
-    await catalog.step(ctx, { step: 'load', startedAt, attempt: attempt(), rowsIn: total, rowsOut: total, bytes, details: { status, rows } });
+    await catalog.step(ctx, {
+      step: 'load',
+      startedAt,
+      attempt: attempt(),
+      rowsIn: total,
+      rowsOut: total,
+      bytes,
+      details: { status, rows },
+    });
     return { status, rows };
   };
 }

@@ -25,7 +25,10 @@ async function partitionOf(landing: ObjectStore, key: string): Promise<string | 
 type FileState = 'waiting' | 'complete' | 'dispatched' | 'rejected';
 
 /** Decides the state of a landed object version not classified as complete yet. */
-async function classify(deps: SensorDeps, o: ObjectInfo): Promise<{ state: FileState; partition?: string; detail?: string }> {
+async function classify(
+  deps: SensorDeps,
+  o: ObjectInfo,
+): Promise<{ state: FileState; partition?: string; detail?: string }> {
   const tail = await deps.landing.getRange(o.key, Math.max(0, o.size - 256), o.size);
   if (!hasTrailer(tail)) return { state: 'waiting', detail: 'no trailer yet (still being written, or truncated)' };
   const partition = await partitionOf(deps.landing, o.key);
@@ -42,10 +45,15 @@ export function createSensorActivities(deps: SensorDeps) {
      * are recorded as waiting and raise an alert once they stay incomplete past the freshness SLA.
      */
     async scanLanding({ spec }: { spec: PipelineSpec }): Promise<ReadyFile[]> {
-      const known = await deps.warehouse.query<{ object_key: string; etag: string; state: FileState; partition_key: string | null; first_seen_at: Date }>(
-        'SELECT object_key, etag, state, partition_key, first_seen_at FROM ops.landed_files WHERE pipeline = $1',
-        [spec.id],
-      );
+      const known = await deps.warehouse.query<{
+        object_key: string;
+        etag: string;
+        state: FileState;
+        partition_key: string | null;
+        first_seen_at: Date;
+      }>('SELECT object_key, etag, state, partition_key, first_seen_at FROM ops.landed_files WHERE pipeline = $1', [
+        spec.id,
+      ]);
       const seen = new Map(known.rows.map((r) => [`${r.object_key}\u0000${r.etag}`, r]));
       const pattern = new RegExp(spec.source.fileNamePattern);
       const prefix = spec.source.prefix ? `${spec.source.prefix.replace(/\/$/, '')}/` : '';
@@ -57,7 +65,8 @@ export function createSensorActivities(deps: SensorDeps) {
         if (!pattern.test(o.key.slice(prefix.length))) continue;
         const row = seen.get(`${o.key}\u0000${o.etag}`);
         if (row && row.state !== 'waiting') {
-          if (row.state === 'complete' && row.partition_key) ready.push({ sourceKey: o.key, partition: row.partition_key });
+          if (row.state === 'complete' && row.partition_key)
+            ready.push({ sourceKey: o.key, partition: row.partition_key });
           continue;
         }
         const c = await classify(deps, o);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { IngestResult, ServeResult, StageResult, StepInput } from '../workflows/steps.js';
+import type { IngestResult, RunOutcome, ServeResult, StageResult, StepInput } from '../workflows/steps.js';
 import { attempt } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { tableUri } from './lake-layout.js';
@@ -55,9 +55,14 @@ async function serveInventory(deps: ServeDeps, machine: string, hour: string): P
   }
 }
 
-/** Serve: refreshes the pipeline's serving outputs for the partition from what the warehouse now publishes. */
+/**
+ * Serve: refreshes the pipeline's serving outputs for the partition from what the warehouse now publishes, then
+ * records the run's successful end in the catalog (the last step closes the run).
+ */
 export function createServe(deps: ServeDeps) {
-  return async function servePartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<ServeResult> {
+  return async function servePartition(
+    input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
+  ): Promise<ServeResult> {
     const startedAt = new Date();
     const { ctx, spec, stage } = input;
     const machine = ctx.partition.split('@')[0]!;
@@ -66,10 +71,22 @@ export function createServe(deps: ServeDeps) {
     for (const output of spec.serve) {
       if (output.kind === 'inventory-db') {
         outputs['inventory.movements'] = await serveInventory(deps, machine, stage.hourStart);
-        await catalog.lineage(ctx, 'serve', tableUri('factory.inventory_movements', ctx.partition), 'postgres://inventory/inventory.movements');
+        await catalog.lineage(
+          ctx,
+          'serve',
+          tableUri('factory.inventory_movements', ctx.partition),
+          'postgres://inventory/inventory.movements',
+        );
       }
     }
-    await catalog.step(ctx, { step: 'serve', startedAt, attempt: attempt(), rowsOut: outputs['inventory.movements'] ?? 0, details: outputs });
+    await catalog.step(ctx, {
+      step: 'serve',
+      startedAt,
+      attempt: attempt(),
+      rowsOut: outputs['inventory.movements'] ?? 0,
+      details: outputs,
+    });
+    await catalog.runFinished(ctx, input.outcome);
     return { outputs };
   };
 }

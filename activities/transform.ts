@@ -3,11 +3,10 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type pg from 'pg';
 import type { StepInput, IngestResult, StageResult, TransformResult } from '../workflows/steps.js';
-import { attempt, heartbeat, throwIfCancelled } from './activity-context.js';
+import { attempt } from './activity-context.js';
 import { Catalog } from './catalog.js';
-import { EVENT } from './datasets/machine-signal.js';
-import { YieldAccumulator } from './datasets/yield-metrics.js';
-import { decodeCopyLine, encodeCopyRow, type CopyValue } from './formats/copy-text.js';
+import type { PartitionProfile } from './datasets/partition-profile.js';
+import { encodeCopyRow, type CopyValue } from './formats/copy-text.js';
 import { lakeKeys, lakeUri } from './lake-layout.js';
 import { readLines } from './line-reader.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -37,36 +36,18 @@ async function close(out: WriteStream): Promise<void> {
   await once(out, 'finish');
 }
 
-/** Reads the staged events once, accumulating per-SKU OK counts and the hour's yield metrics. */
-async function summarizeEvents(lake: ObjectStore, key: string) {
-  const perSku = new Map<string, number>();
-  const acc = new YieldAccumulator();
-  let n = 0;
-  for await (const line of readLines(lake, key)) {
-    const f = decodeCopyLine(line);
-    const status = f[EVENT.status]!;
-    if (status === 'OK') perSku.set(f[EVENT.sku]!, (perSku.get(f[EVENT.sku]!) ?? 0) + 1);
-    const energy = f[EVENT.energy_wh];
-    acc.add({
-      status,
-      cycleMs: Number(f[EVENT.cycle_ms]),
-      tempC: Number(f[EVENT.temp_c]),
-      vibration: Number(f[EVENT.vibration_mm_s]),
-      energyWh: energy === null || energy === undefined ? null : Number(energy),
-      tsMs: Date.parse(f[EVENT.ts]!),
-    });
-    if (++n % 50_000 === 0) {
-      heartbeat({ rows: n });
-      throwIfCancelled();
-    }
-  }
-  return { perSku, acc };
+/** Reads a small JSON object from the lake. */
+async function readJson<T>(lake: ObjectStore, key: string): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await lake.get(key)) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
 /**
- * Transform: derives the partition's load-ready datasets from its staged rows — inventory movements per SKU (OK
- * items), the machine-hour yield row, and the quarantined rows as a table. A pure function of the staged content,
- * written under content-addressed keys, so a retry rewrites identical objects.
+ * Transform: derives the partition's load-ready datasets from what stage produced — inventory movements per SKU (OK
+ * items) and the machine-hour yield row from the staged rows' profile (computed in the staging pass, so the rows are
+ * read once), and the quarantined rows as a table. A pure function of the staged content, written under
+ * content-addressed keys, so a retry rewrites identical objects.
  */
 export function createTransform(deps: TransformDeps) {
   return async function transformPartition(
@@ -76,8 +57,7 @@ export function createTransform(deps: TransformDeps) {
     const { ctx, spec, ingest, stage } = input;
     const hour = stage.hourStart;
     const sha = ingest.sha256;
-    const { perSku, acc } = await summarizeEvents(deps.lake, stage.stagedKey);
-    const m = acc.result(Date.parse(hour), stage.extraColumns.includes('energy_wh'));
+    const { okBySku, metrics: m } = await readJson<PartitionProfile>(deps.lake, stage.profileKey);
     const machine = ctx.partition.split('@')[0]!;
     const outputs: TransformResult['outputs'] = {};
     await withTempDir(async (dir) => {
@@ -94,25 +74,63 @@ export function createTransform(deps: TransformDeps) {
         await uploadFile(deps.lake, key, file);
         outputs[dataset] = { key, rows: count };
       };
-      const skus = [...perSku.entries()].sort(([a], [b]) => a.localeCompare(b));
-      await emit('inventory_movements', skus.map(([sku, qty]) => [hour, machine, sku, qty, sha]));
+      await emit(
+        'inventory_movements',
+        Object.entries(okBySku).map(([sku, qty]) => [hour, machine, sku, qty, sha]),
+      );
       await emit('machine_yield_hourly', [
-        [hour, machine, m.items, m.ok, m.scrap, m.rework, m.yieldPct, m.cycleMsMean, m.cycleMsP95, m.tempCMean,
-          m.vibrationMax, m.downtimeMinutes, m.energyWh, stage.quarantined, stage.duplicates, stage.firmware, sha],
+        [
+          hour,
+          machine,
+          m.items,
+          m.ok,
+          m.scrap,
+          m.rework,
+          m.yieldPct,
+          m.cycleMsMean,
+          m.cycleMsP95,
+          m.tempCMean,
+          m.vibrationMax,
+          m.downtimeMinutes,
+          m.energyWh,
+          stage.quarantined,
+          stage.duplicates,
+          stage.firmware,
+          sha,
+        ],
       ]);
       await emit('quarantined_rows', quarantineRows(deps.lake, stage.quarantineKey, hour, machine, sha));
     });
     outputs.production_events = { key: stage.stagedKey, rows: stage.rows };
     const catalog = new Catalog(deps.warehouse);
     for (const [dataset, out] of Object.entries(outputs)) {
-      if (dataset !== 'production_events') await catalog.lineage(ctx, 'transform', lakeUri(deps.lake.location, stage.stagedKey), lakeUri(deps.lake.location, out.key));
+      if (dataset !== 'production_events')
+        await catalog.lineage(
+          ctx,
+          'transform',
+          lakeUri(deps.lake.location, stage.stagedKey),
+          lakeUri(deps.lake.location, out.key),
+        );
     }
-    await catalog.step(ctx, { step: 'transform', startedAt, attempt: attempt(), rowsIn: stage.rows, rowsOut: perSku.size + 1, details: { outputs } });
+    await catalog.step(ctx, {
+      step: 'transform',
+      startedAt,
+      attempt: attempt(),
+      rowsIn: stage.rows,
+      rowsOut: Object.keys(okBySku).length + 1,
+      details: { outputs },
+    });
     return { outputs };
   };
 }
 
-async function* quarantineRows(lake: ObjectStore, key: string, hour: string, machine: string, sha: string): AsyncGenerator<CopyValue[]> {
+async function* quarantineRows(
+  lake: ObjectStore,
+  key: string,
+  hour: string,
+  machine: string,
+  sha: string,
+): AsyncGenerator<CopyValue[]> {
   for await (const line of readLines(lake, key)) {
     const q = JSON.parse(line) as QuarantineRecord;
     yield [hour, machine, q.lineNo, q.reason, q.column ?? null, q.detail, q.raw, sha];

@@ -9,5 +9,16 @@ import { RunsModule } from './runs/runs.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 /** The Fábrica API. */
-@Module({ imports: [ConfigModule, AuthModule, TemporalModule, DatabaseModule, LakeModule, HealthModule, PipelinesModule, RunsModule] })
+@Module({
+  imports: [
+    ConfigModule,
+    AuthModule,
+    TemporalModule,
+    DatabaseModule,
+    LakeModule,
+    HealthModule,
+    PipelinesModule,
+    RunsModule,
+  ],
+})
 export class AppModule {}

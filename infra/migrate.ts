@@ -20,7 +20,9 @@ export interface MigrationResult {
  */
 export async function migrate(databaseUrl: string, set: MigrationSet): Promise<MigrationResult> {
   const dir = path.join(projectRoot, 'infra', 'migrations', set);
-  const files = readdirSync(dir).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+    .sort();
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -53,7 +55,7 @@ export async function migrate(databaseUrl: string, set: MigrationSet): Promise<M
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${set}/${file} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${set}/${file} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(file);
     }

@@ -36,9 +36,12 @@ export function parseApiKeys(text: string): ApiKeyEntry[] {
     .filter((e) => e && !e.startsWith('#'))
     .map((entry, i) => {
       const [name, role, hex, ...rest] = entry.split(':');
-      if (!name || !/^[\w.-]{1,64}$/.test(name) || rest.length > 0) throw new Error(`entry ${i + 1}: expected name:role:sha256hex`);
-      if (!ROLES.includes(role as Role)) throw new Error(`entry ${i + 1} (${name}): role must be viewer, operator or admin`);
-      if (!hex || !/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`entry ${i + 1} (${name}): the hash must be 64 hex characters`);
+      if (!name || !/^[\w.-]{1,64}$/.test(name) || rest.length > 0)
+        throw new Error(`entry ${i + 1}: expected name:role:sha256hex`);
+      if (!ROLES.includes(role as Role))
+        throw new Error(`entry ${i + 1} (${name}): role must be viewer, operator or admin`);
+      if (!hex || !/^[0-9a-f]{64}$/i.test(hex))
+        throw new Error(`entry ${i + 1} (${name}): the hash must be 64 hex characters`);
       return { name, role: role as Role, sha256: Buffer.from(hex, 'hex') };
     });
 }
@@ -46,7 +49,8 @@ export function parseApiKeys(text: string): ApiKeyEntry[] {
 /** Reads keys from `FABRICA_API_KEYS` (inline) or `FABRICA_API_KEYS_FILE` (a file of entries). */
 export function readApiKeys(env: NodeJS.ProcessEnv): { entries: ApiKeyEntry[]; source: string } | undefined {
   if (env.FABRICA_API_KEYS) return { entries: parseApiKeys(env.FABRICA_API_KEYS), source: 'FABRICA_API_KEYS' };
-  if (env.FABRICA_API_KEYS_FILE) return { entries: parseApiKeys(readFileSync(env.FABRICA_API_KEYS_FILE, 'utf8')), source: 'FABRICA_API_KEYS_FILE' };
+  if (env.FABRICA_API_KEYS_FILE)
+    return { entries: parseApiKeys(readFileSync(env.FABRICA_API_KEYS_FILE, 'utf8')), source: 'FABRICA_API_KEYS_FILE' };
   return undefined;
 }
 

@@ -65,7 +65,8 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZ
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new ConfigError(name, `expected a positive number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero))
+    throw new ConfigError(name, `expected a positive number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -76,7 +77,8 @@ export function devApiKeysFile(home: string): string {
 
 function apiKeys(env: NodeJS.ProcessEnv, home: string): ApiKeyEntry[] {
   const fallbackFile = devApiKeysFile(home);
-  const withDev = env.FABRICA_API_KEYS || env.FABRICA_API_KEYS_FILE ? env : { ...env, FABRICA_API_KEYS_FILE: fallbackFile };
+  const withDev =
+    env.FABRICA_API_KEYS || env.FABRICA_API_KEYS_FILE ? env : { ...env, FABRICA_API_KEYS_FILE: fallbackFile };
   try {
     return readApiKeys(withDev)?.entries ?? [];
   } catch (err) {
@@ -110,7 +112,8 @@ function withDatabase(url: string, database: string): string {
 
 function hostPort(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const raw = env[name] || fallback;
-  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, `expected host:port, got ${JSON.stringify(raw)}`);
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw))
+    throw new ConfigError(name, `expected host:port, got ${JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -146,7 +149,8 @@ function lake(env: NodeJS.ProcessEnv, home: string): LakeConfig {
   }
   const bucket = env.S3_BUCKET;
   if (!bucket) return { kind: 'fs', root: path.resolve(env.FABRICA_LAKE_DIR || path.join(home, 'lake')) };
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', `invalid bucket name ${JSON.stringify(bucket)}`);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError('S3_BUCKET', `invalid bucket name ${JSON.stringify(bucket)}`);
   return s3Location(env, 'S3_BUCKET', new URL(`s3://${bucket}/${env.S3_PREFIX ?? ''}`));
 }
 
@@ -154,7 +158,8 @@ function landing(env: NodeJS.ProcessEnv, home: string): LakeConfig {
   const raw = env.FABRICA_LANDING;
   if (!raw) return { kind: 'fs', root: path.join(home, 'landing') };
   if (raw.startsWith('s3://')) return s3Location(env, 'FABRICA_LANDING', new URL(raw));
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError('FABRICA_LANDING', 'expected a directory or an s3:// URL');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw))
+    throw new ConfigError('FABRICA_LANDING', 'expected a directory or an s3:// URL');
   return { kind: 'fs', root: path.resolve(raw) };
 }
 
@@ -173,9 +178,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
     postgresUrl(env, 'DATABASE_URL') ??
     `postgres://${EMBEDDED_PG.user}:${EMBEDDED_PG.password}@127.0.0.1:${pgPort}/fabrica`;
   const logLevel = (env.FABRICA_LOG_LEVEL || 'info') as FabricaConfig['logLevel'];
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('FABRICA_LOG_LEVEL', 'expected debug, info, warn or error');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError('FABRICA_LOG_LEVEL', 'expected debug, info, warn or error');
   const taskQueue = env.FABRICA_TASK_QUEUE || 'fabrica-pipelines';
-  if (!/^[\w.-]{1,200}$/.test(taskQueue)) throw new ConfigError('FABRICA_TASK_QUEUE', 'only letters, digits, _ . - allowed');
+  if (!/^[\w.-]{1,200}$/.test(taskQueue))
+    throw new ConfigError('FABRICA_TASK_QUEUE', 'only letters, digits, _ . - allowed');
   return {
     home,
     temporal: {
@@ -198,7 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       metricsPublic: bool(env, 'FABRICA_METRICS_PUBLIC', true),
       rateLimitPerMinute: positive(env, 'FABRICA_RATE_LIMIT_PER_MINUTE', 6000),
     },
-    sensor: { enabled: bool(env, 'FABRICA_SENSOR', true), intervalSeconds: positive(env, 'FABRICA_SENSOR_INTERVAL_SECONDS', 5) },
+    sensor: {
+      enabled: bool(env, 'FABRICA_SENSOR', true),
+      intervalSeconds: positive(env, 'FABRICA_SENSOR_INTERVAL_SECONDS', 5),
+    },
     demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
     logLevel,
   };

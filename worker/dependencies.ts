@@ -31,12 +31,18 @@ export function storeFor(location: LakeConfig): ObjectStore {
 }
 
 /** Builds the process's dependencies. */
-export function createDependencies(config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'>): Dependencies {
+export function createDependencies(
+  config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'>,
+): Dependencies {
   const warehouse = new pg.Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'fabrica' });
   const inventory = new pg.Pool({ connectionString: config.inventoryDatabaseUrl, max: 4, application_name: 'fabrica' });
   // An idle pooled client whose server went away emits 'error'; the next query reconnects, so only log it.
-  warehouse.on('error', (err) => console.error(JSON.stringify({ level: 'warn', msg: 'warehouse pool', err: err.message })));
-  inventory.on('error', (err) => console.error(JSON.stringify({ level: 'warn', msg: 'inventory pool', err: err.message })));
+  warehouse.on('error', (err) =>
+    console.error(JSON.stringify({ level: 'warn', msg: 'warehouse pool', err: err.message })),
+  );
+  inventory.on('error', (err) =>
+    console.error(JSON.stringify({ level: 'warn', msg: 'inventory pool', err: err.message })),
+  );
   return {
     warehouse,
     inventory,

@@ -1,10 +1,29 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 let installed = false;
 
-/** Installs the SDK runtime once per process with a logger at `level` (the SDK's INFO lines are noise in tests). */
+/** Flattens SDK log metadata to JSON-safe fields: errors become their type and message, never a stack trace. */
+function fields(meta: LogEntry['meta']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta ?? {})) {
+    if (k === 'taskToken') continue;
+    if (v instanceof Error) out[k] = { type: (v as Error & { type?: string }).type ?? v.name, message: v.message };
+    else if (typeof v !== 'function') out[k] = v;
+  }
+  return out;
+}
+
+/** Writes one SDK log entry as a JSON line on stderr, like the rest of Fábrica's logs. */
+function writeJson(entry: LogEntry): void {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  process.stderr.write(
+    `${JSON.stringify({ time, level: entry.level.toLowerCase(), msg: entry.message, ...fields(entry.meta) })}\n`,
+  );
+}
+
+/** Installs the SDK runtime once per process, logging JSON lines at `level` and above. */
 export function installRuntime(level: LogLevel = 'WARN'): void {
   if (installed) return;
   installed = true;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  Runtime.install({ logger: new DefaultLogger(level, writeJson) });
 }

@@ -1,15 +1,9 @@
-import {
-  continueAsNew,
-  ParentClosePolicy,
-  proxyActivities,
-  sleep,
-  startChild,
-} from '@temporalio/workflow';
+import { continueAsNew, ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { STEP_OPTIONS } from './activity-options.js';
 import { runWorkflowId } from './ids.js';
 import { pipelineRunWorkflow } from './pipeline-run.workflow.js';
-import { PARTITION, PIPELINE, RUN_KIND } from './search-attributes.js';
+import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from './search-attributes.js';
 import type { PipelineSpec } from './spec.js';
 
 /** A landed file that is complete and not processed yet. */
@@ -35,7 +29,10 @@ export interface LandingSensorInput {
   scansPerRun?: number;
 }
 
-const { scanLanding, markDispatched } = proxyActivities<SensorActivities>({ ...STEP_OPTIONS.catalog, startToCloseTimeout: '5 minutes' });
+const { scanLanding, markDispatched } = proxyActivities<SensorActivities>({
+  ...STEP_OPTIONS.catalog,
+  startToCloseTimeout: '5 minutes',
+});
 
 /**
  * Watches a pipeline's landing area: files appearing there start the run of their partition once complete; files
@@ -58,6 +55,7 @@ export async function landingSensorWorkflow(input: LandingSensorInput): Promise<
             { key: PIPELINE, value: input.spec.id },
             { key: PARTITION, value: file.partition },
             { key: RUN_KIND, value: 'sensor' },
+            { key: PIPELINE_STATUS, value: 'Running' },
           ],
           staticSummary: `${input.spec.id} ${file.partition} (sensor: ${file.sourceKey})`,
         });

@@ -15,7 +15,8 @@ export function parsePartitionKey(key: string): EntityHourPartition | undefined 
   if (!m) return undefined;
   const [, entity, y, mo, d, h] = m as unknown as [string, string, string, string, string, string];
   const date = new Date(Date.UTC(+y, +mo - 1, +d, +h));
-  if (date.getUTCFullYear() !== +y || date.getUTCMonth() !== +mo - 1 || date.getUTCDate() !== +d || +h > 23) return undefined;
+  if (date.getUTCFullYear() !== +y || date.getUTCMonth() !== +mo - 1 || date.getUTCDate() !== +d || +h > 23)
+    return undefined;
   return { entity, hourKey: `${y}-${mo}-${d}T${h}` };
 }
 

@@ -91,9 +91,18 @@ export function specProblems(spec: PipelineSpec): string[] {
   p(Boolean(spec.owner), 'owner is required');
   p(/^[+-]\d{2}:\d{2}$/.test(spec.partitioning.utcOffset), 'partitioning.utcOffset must look like -03:00');
   p(spec.partitioning.entities.length > 0, 'partitioning.entities must not be empty');
-  p(spec.partitioning.entities.every((e) => /^[A-Za-z0-9_-]{1,32}$/.test(e)), 'entities must be short identifiers');
-  p(spec.partitioning.calendar.hours.every((h) => Number.isInteger(h) && h >= 0 && h <= 23), 'calendar hours 0-23');
-  p(spec.partitioning.calendar.weekdays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6), 'calendar weekdays 0-6');
+  p(
+    spec.partitioning.entities.every((e) => /^[A-Za-z0-9_-]{1,32}$/.test(e)),
+    'entities must be short identifiers',
+  );
+  p(
+    spec.partitioning.calendar.hours.every((h) => Number.isInteger(h) && h >= 0 && h <= 23),
+    'calendar hours 0-23',
+  );
+  p(
+    spec.partitioning.calendar.weekdays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6),
+    'calendar weekdays 0-6',
+  );
   p(isRegExp(spec.source.fileNamePattern), 'source.fileNamePattern must be a valid regular expression');
   p(spec.quality.maxBadRowRatio >= 0 && spec.quality.maxBadRowRatio < 1, 'quality.maxBadRowRatio in [0, 1)');
   p(spec.quality.timestampToleranceMinutes >= 0, 'quality.timestampToleranceMinutes >= 0');

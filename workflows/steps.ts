@@ -29,6 +29,8 @@ export interface IngestResult {
 export interface StageResult {
   stagedKey: string;
   quarantineKey: string;
+  /** Per-SKU OK counts and yield statistics of the staged rows, profiled in the staging pass (small JSON). */
+  profileKey: string;
   dataLines: number;
   rows: number;
   quarantined: number;
@@ -72,8 +74,12 @@ export interface PipelineActivities {
   ingestPartition(input: StepInput & { sourceKey?: string; force?: boolean }): Promise<IngestResult>;
   stagePartition(input: StepInput & { ingest: IngestResult }): Promise<StageResult>;
   transformPartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<TransformResult>;
-  loadPartition(input: StepInput & { ingest: IngestResult; stage: StageResult; transform: TransformResult }): Promise<LoadResult>;
-  servePartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<ServeResult>;
+  loadPartition(
+    input: StepInput & { ingest: IngestResult; stage: StageResult; transform: TransformResult },
+  ): Promise<LoadResult>;
+  servePartition(
+    input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
+  ): Promise<ServeResult>;
   recordRunFinished(input: { ctx: RunContext; outcome: RunOutcome }): Promise<void>;
 }
 

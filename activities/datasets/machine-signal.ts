@@ -4,14 +4,49 @@
  */
 export const DATASET_COLUMNS = {
   production_events: [
-    'partition_hour', 'machine_id', 'item_seq', 'ts', 'sku', 'status', 'cycle_ms', 'temp_c', 'vibration_mm_s', 'operator',
-    'energy_wh', 'line_no', 'source_sha256',
+    'partition_hour',
+    'machine_id',
+    'item_seq',
+    'ts',
+    'sku',
+    'status',
+    'cycle_ms',
+    'temp_c',
+    'vibration_mm_s',
+    'operator',
+    'energy_wh',
+    'line_no',
+    'source_sha256',
   ],
-  quarantined_rows: ['partition_hour', 'machine_id', 'line_no', 'reason', 'column_name', 'detail', 'raw', 'source_sha256'],
+  quarantined_rows: [
+    'partition_hour',
+    'machine_id',
+    'line_no',
+    'reason',
+    'column_name',
+    'detail',
+    'raw',
+    'source_sha256',
+  ],
   inventory_movements: ['partition_hour', 'machine_id', 'sku', 'quantity', 'source_sha256'],
   machine_yield_hourly: [
-    'partition_hour', 'machine_id', 'items', 'ok', 'scrap', 'rework', 'yield_pct', 'cycle_ms_mean', 'cycle_ms_p95',
-    'temp_c_mean', 'vibration_max', 'downtime_minutes', 'energy_wh', 'quarantined', 'duplicates', 'firmware', 'source_sha256',
+    'partition_hour',
+    'machine_id',
+    'items',
+    'ok',
+    'scrap',
+    'rework',
+    'yield_pct',
+    'cycle_ms_mean',
+    'cycle_ms_p95',
+    'temp_c_mean',
+    'vibration_max',
+    'downtime_minutes',
+    'energy_wh',
+    'quarantined',
+    'duplicates',
+    'firmware',
+    'source_sha256',
   ],
 } as const;
 
@@ -23,9 +58,3 @@ export function tableOf(dataset: string): string {
   if (!(dataset in DATASET_COLUMNS)) throw new Error(`unknown dataset ${dataset}`);
   return `factory.${dataset}`;
 }
-
-/** Index of each production_events column in a staged row. */
-export const EVENT = Object.fromEntries(DATASET_COLUMNS.production_events.map((c, i) => [c, i])) as Record<
-  (typeof DATASET_COLUMNS.production_events)[number],
-  number
->;

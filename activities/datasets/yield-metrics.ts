@@ -15,7 +15,14 @@ export class YieldAccumulator {
   private times: number[] = [];
 
   /** Adds one loaded row. */
-  add(row: { status: string; cycleMs: number; tempC: number; vibration: number; energyWh: number | null; tsMs: number }): void {
+  add(row: {
+    status: string;
+    cycleMs: number;
+    tempC: number;
+    vibration: number;
+    energyWh: number | null;
+    tsMs: number;
+  }): void {
     this.items++;
     if (row.status === 'OK') this.ok++;
     else if (row.status === 'SCRAP') this.scrap++;

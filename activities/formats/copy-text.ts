@@ -2,7 +2,6 @@
 export type CopyValue = string | number | null | undefined;
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const UNESCAPES: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r' };
 
 /** Encodes one field: `\N` for null, backslash escapes for the separators. */
 export function encodeCopyField(value: CopyValue): string {
@@ -16,7 +15,7 @@ export function encodeCopyRow(values: readonly CopyValue[]): string {
   return `${values.map(encodeCopyField).join('\t')}\n`;
 }
 
-/** Decodes one line (without its newline) into fields; `\N` becomes null. */
-export function decodeCopyLine(line: string): (string | null)[] {
-  return line.split('\t').map((f) => (f === '\\N' ? null : f.includes('\\') ? f.replace(/\\(.)/g, (_, c: string) => UNESCAPES[c] ?? c) : f));
+/** Encodes a text field (the only kind that can hold separators); cheaper than {@link encodeCopyField} on hot paths. */
+export function copyText(value: string): string {
+  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : value;
 }

@@ -1,4 +1,13 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, HttpException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { matchApiKey, roleAllows, type ApiKeyEntry, type Role } from '../../worker/api-keys.js';
@@ -43,9 +52,14 @@ export class ApiKeyGuard implements CanActivate {
     if (isPublic || (isMetrics && this.config.api.metricsPublic)) return this.limit(`ip:${req.ip}`, res);
     const key = presentedKey(req);
     const entry = key === undefined ? undefined : matchApiKey(this.config.api.keys, key);
-    if (!entry) throw new UnauthorizedException(key === undefined ? 'an API key is required (X-API-Key or Authorization: Bearer)' : 'invalid API key');
-    const required: Role = this.reflector.getAllAndOverride<Role>(MIN_ROLE, targets) ?? (req.method === 'GET' ? 'viewer' : 'operator');
-    if (!roleAllows(entry.role, required)) throw new ForbiddenException(`this action needs the ${required} role; key "${entry.name}" is ${entry.role}`);
+    if (!entry)
+      throw new UnauthorizedException(
+        key === undefined ? 'an API key is required (X-API-Key or Authorization: Bearer)' : 'invalid API key',
+      );
+    const required: Role =
+      this.reflector.getAllAndOverride<Role>(MIN_ROLE, targets) ?? (req.method === 'GET' ? 'viewer' : 'operator');
+    if (!roleAllows(entry.role, required))
+      throw new ForbiddenException(`this action needs the ${required} role; key "${entry.name}" is ${entry.role}`);
     req.apiKey = { name: entry.name, role: entry.role };
     return this.limit(`key:${entry.name}`, res);
   }

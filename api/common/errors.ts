@@ -16,7 +16,10 @@ export class ConflictError extends Error {
 
 /** Input that passed the DTO's shape checks but is still invalid (e.g. an impossible date); mapped to 400. */
 export class InvalidInputError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field} ${message}`);
     this.name = 'InvalidInputError';
   }

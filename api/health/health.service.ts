@@ -19,7 +19,12 @@ export interface DependencyHealth {
 /** The health report: each dependency separately, and whether workers poll the task queue. */
 export interface HealthReport {
   status: 'ok' | 'degraded';
-  checks: { temporal: DependencyHealth; postgres: DependencyHealth; lake: DependencyHealth; workers: DependencyHealth & { pollers?: number } };
+  checks: {
+    temporal: DependencyHealth;
+    postgres: DependencyHealth;
+    lake: DependencyHealth;
+    workers: DependencyHealth & { pollers?: number };
+  };
 }
 
 const TIMEOUT_MS = 3000;
@@ -30,7 +35,9 @@ async function timed<T>(probe: () => Promise<T>): Promise<DependencyHealth & { v
   try {
     const value = await Promise.race([
       probe(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS),
+      ),
     ]);
     return { status: 'up', latencyMs: Date.now() - start, value };
   } catch (err) {
@@ -58,7 +65,8 @@ export class HealthService {
     ]);
     const { value: count, ...workerCheck } = pollers;
     const workers = { ...workerCheck, pollers: count };
-    if (workers.status === 'up' && !count) Object.assign(workers, { status: 'down', detail: 'no worker polls the task queue' });
+    if (workers.status === 'up' && !count)
+      Object.assign(workers, { status: 'down', detail: 'no worker polls the task queue' });
     const checks = { temporal: strip(temporalCheck), postgres: strip(postgres), lake: strip(lake), workers };
     const ok = Object.values(checks).every((c) => c.status === 'up');
     return { status: ok ? 'ok' : 'degraded', checks };

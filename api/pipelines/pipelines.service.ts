@@ -40,7 +40,13 @@ export class PipelinesService {
   }
 
   private async view(spec: PipelineSpec): Promise<PipelineView> {
-    const runs = await this.db.query<{ run_id: string; partition_key: string; status: string; started_at: Date; finished_at: Date | null }>(
+    const runs = await this.db.query<{
+      run_id: string;
+      partition_key: string;
+      status: string;
+      started_at: Date;
+      finished_at: Date | null;
+    }>(
       `SELECT run_id, partition_key, status, started_at, finished_at FROM ops.runs WHERE pipeline = $1
        ORDER BY started_at DESC LIMIT 10`,
       [spec.id],
@@ -53,7 +59,13 @@ export class PipelinesService {
       partitioning: spec.partitioning,
       freshness: spec.freshness,
       datasets: spec.load.datasets,
-      latestRuns: runs.rows.map((r) => ({ runId: r.run_id, partition: r.partition_key, status: r.status, startedAt: r.started_at, finishedAt: r.finished_at })),
+      latestRuns: runs.rows.map((r) => ({
+        runId: r.run_id,
+        partition: r.partition_key,
+        status: r.status,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+      })),
     };
   }
 }

@@ -5,7 +5,7 @@ import type { FabricaConfig } from '../../worker/config.js';
 import { runWorkflowId } from '../../workflows/ids.js';
 import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
 import { parsePartitionKey } from '../../workflows/partitions.js';
-import { PARTITION, PIPELINE, RUN_KIND } from '../../workflows/search-attributes.js';
+import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from '../../workflows/search-attributes.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/errors.js';
 import { CONFIG } from '../config/config.module.js';
 import { WAREHOUSE } from '../database/database.module.js';
@@ -72,21 +72,32 @@ export class RunsService {
     const spec = this.pipelines.spec(pipelineId);
     if (!parsePartitionKey(partition)) throw new InvalidInputError('partition', 'is not a real date and hour');
     const workflowId = runWorkflowId(spec.id, partition);
-    const handle = await this.deadline(() => this.client.workflow.start(pipelineRunWorkflow, {
-      workflowId,
-      taskQueue: this.config.temporal.taskQueue,
-      args: [{ spec, partition, runKind: 'manual', force }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [
-        { key: PIPELINE, value: spec.id },
-        { key: PARTITION, value: partition },
-        { key: RUN_KIND, value: 'manual' },
-      ],
-      staticSummary: `${spec.id} ${partition} (manual${force ? ', force' : ''})`,
-    }));
+    const handle = await this.deadline(() =>
+      this.client.workflow.start(pipelineRunWorkflow, {
+        workflowId,
+        taskQueue: this.config.temporal.taskQueue,
+        args: [{ spec, partition, runKind: 'manual', force }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: PIPELINE, value: spec.id },
+          { key: PARTITION, value: partition },
+          { key: RUN_KIND, value: 'manual' },
+          { key: PIPELINE_STATUS, value: 'Running' },
+        ],
+        staticSummary: `${spec.id} ${partition} (manual${force ? ', force' : ''})`,
+      }),
+    );
     const runId = handle.firstExecutionRunId;
-    return { runId, workflowId, pipeline: spec.id, partition, runKind: 'manual', status: 'running', links: { temporalUi: this.link(workflowId, runId) } };
+    return {
+      runId,
+      workflowId,
+      pipeline: spec.id,
+      partition,
+      runKind: 'manual',
+      status: 'running',
+      links: { temporalUi: this.link(workflowId, runId) },
+    };
   }
 
   /** Pages through runs in the catalog, newest first. */
@@ -103,7 +114,12 @@ export class RunsService {
       `SELECT * FROM ops.runs ${filter} ORDER BY started_at DESC, run_id LIMIT ${q.pageSize} OFFSET ${(q.page - 1) * q.pageSize}`,
       args,
     );
-    return { items: rows.rows.map((r) => this.view(r)), page: q.page, pageSize: q.pageSize, total: Number(total.rows[0]!.n) };
+    return {
+      items: rows.rows.map((r) => this.view(r)),
+      page: q.page,
+      pageSize: q.pageSize,
+      total: Number(total.rows[0]!.n),
+    };
   }
 
   /** One run with its steps and quality results; live status from Temporal when the catalog still says running. */
@@ -111,11 +127,19 @@ export class RunsService {
     const row = await this.row(runId);
     const view = this.view(row);
     const [steps, quality] = await Promise.all([
-      this.db.query('SELECT step, status, attempt, started_at, finished_at, duration_ms, rows_in, rows_out, rows_quarantined, bytes FROM ops.run_steps WHERE run_id = $1 ORDER BY started_at', [runId]),
-      this.db.query('SELECT check_name, passed, observed, threshold, details FROM ops.quality_results WHERE run_id = $1 ORDER BY check_name', [runId]),
+      this.db.query(
+        'SELECT step, status, attempt, started_at, finished_at, duration_ms, rows_in, rows_out, rows_quarantined, bytes FROM ops.run_steps WHERE run_id = $1 ORDER BY started_at',
+        [runId],
+      ),
+      this.db.query(
+        'SELECT check_name, passed, observed, threshold, details FROM ops.quality_results WHERE run_id = $1 ORDER BY check_name',
+        [runId],
+      ),
     ]);
     if (row.status === 'running') {
-      const d = await this.deadline(() => this.client.workflow.getHandle(row.workflow_id, runId).describe()).catch(() => undefined);
+      const d = await this.deadline(() => this.client.workflow.getHandle(row.workflow_id, runId).describe()).catch(
+        () => undefined,
+      );
       if (d && d.status.name !== 'RUNNING') view.status = d.status.name.toLowerCase();
     }
     return { ...view, steps: steps.rows, quality: quality.rows };
@@ -129,7 +153,8 @@ export class RunsService {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError('run', runId);
       throw err;
     });
-    if (d.status.name !== 'RUNNING') throw new ConflictError(`run ${runId} is ${d.status.name.toLowerCase()}, not running`);
+    if (d.status.name !== 'RUNNING')
+      throw new ConflictError(`run ${runId} is ${d.status.name.toLowerCase()}, not running`);
     await this.deadline(() => handle.cancel());
     return { ...this.view(row), status: 'cancelling' };
   }

@@ -14,7 +14,10 @@ export const TEMPORAL_CLIENT = Symbol('TEMPORAL_CLIENT');
       provide: TEMPORAL_CLIENT,
       inject: [CONFIG],
       useFactory: (config: FabricaConfig) =>
-        new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace }),
+        new Client({
+          connection: Connection.lazy({ address: config.temporal.address }),
+          namespace: config.temporal.namespace,
+        }),
     },
   ],
   exports: [TEMPORAL_CLIENT],

@@ -2,20 +2,29 @@ import path from 'node:path';
 import pg from 'pg';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { newApiKey } from '../../worker/api-keys.js';
-import { ConfigError, devApiKeysFile, embeddedPostgresCredentials, loadConfig, type FabricaConfig } from '../../worker/config.js';
+import {
+  ConfigError,
+  devApiKeysFile,
+  embeddedPostgresCredentials,
+  loadConfig,
+  type FabricaConfig,
+} from '../../worker/config.js';
 import { storeFor } from '../../worker/dependencies.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 import { migrate } from '../migrate.js';
 import { projectRoot } from '../paths.js';
 import { isPortFree } from '../services/ports.js';
 import { ensureDatabases, startEmbeddedPostgres } from '../services/postgres.js';
 import { startProcess, waitUntilReady, type ManagedProcess } from '../services/process.js';
 import { startTemporalDevServer } from '../services/temporal.js';
+import { DemoLander } from './demo.js';
 import { resolveTemporalCli } from '../services/tools.js';
 
 const say = (line: string) => process.stdout.write(`[fabrica] ${line}\n`);
 
 async function requirePortFree(setting: string, port: number): Promise<void> {
-  if (!(await isPortFree(port))) throw new ConfigError(setting, `port ${port} is already in use (is another stack running?)`);
+  if (!(await isPortFree(port)))
+    throw new ConfigError(setting, `port ${port} is already in use (is another stack running?)`);
 }
 
 async function checkDatabase(setting: string, url: string): Promise<void> {
@@ -41,10 +50,22 @@ async function startTemporal(config: FabricaConfig, stack: ManagedProcess[]): Pr
   const uiPort = Number(new URL(config.temporal.uiUrl).port);
   await requirePortFree('FABRICA_TEMPORAL_UI_PORT', uiPort);
   const binary = await resolveTemporalCli(say);
-  if (!binary) throw new ConfigError('FABRICA_TEMPORAL_BIN', 'no Temporal CLI found (set it, put `temporal` on PATH, or install Go)');
+  if (!binary)
+    throw new ConfigError(
+      'FABRICA_TEMPORAL_BIN',
+      'no Temporal CLI found (set it, put `temporal` on PATH, or install Go)',
+    );
   say(`starting Temporal dev server (${binary})`);
   const dbFile = path.join(config.home, 'temporal.db');
-  stack.push(await startTemporalDevServer({ binary, port, uiPort, dbFile, logFile: path.join(config.home, 'logs', 'temporal.log') }));
+  stack.push(
+    await startTemporalDevServer({
+      binary,
+      port,
+      uiPort,
+      dbFile,
+      logFile: path.join(config.home, 'logs', 'temporal.log'),
+    }),
+  );
 }
 
 async function startDatabase(config: FabricaConfig, stack: ManagedProcess[]): Promise<void> {
@@ -72,20 +93,28 @@ async function startDatabase(config: FabricaConfig, stack: ManagedProcess[]): Pr
 }
 
 async function checkLake(config: FabricaConfig): Promise<void> {
-  const setting = (c: FabricaConfig['lake'], name: string) => (c.kind === 's3' ? (c.endpoint ? 'S3_ENDPOINT' : name) : name);
-  await storeFor(config.lake).check().catch((err: Error) => {
-    throw new ConfigError(setting(config.lake, config.lake.kind === 's3' ? 'S3_BUCKET' : 'FABRICA_LAKE_DIR'), err.message);
-  });
-  await storeFor(config.landing).check().catch((err: Error) => {
-    throw new ConfigError('FABRICA_LANDING', err.message);
-  });
+  const setting = (c: FabricaConfig['lake'], name: string) =>
+    c.kind === 's3' ? (c.endpoint ? 'S3_ENDPOINT' : name) : name;
+  await storeFor(config.lake)
+    .check()
+    .catch((err: Error) => {
+      throw new ConfigError(
+        setting(config.lake, config.lake.kind === 's3' ? 'S3_BUCKET' : 'FABRICA_LAKE_DIR'),
+        err.message,
+      );
+    });
+  await storeFor(config.landing)
+    .check()
+    .catch((err: Error) => {
+      throw new ConfigError('FABRICA_LANDING', err.message);
+    });
 }
 
-function startNode(name: string, script: string, config: FabricaConfig): ManagedProcess {
+function startNode(name: string, script: string, config: FabricaConfig, flags: string[] = []): ManagedProcess {
   return startProcess({
     name,
     command: process.execPath,
-    args: ['--enable-source-maps', path.join(projectRoot, 'dist', script)],
+    args: ['--enable-source-maps', ...flags, path.join(projectRoot, 'dist', script)],
     // Children get the launcher's resolved Temporal address, so they never start or look for another server.
     env: { ...process.env, FABRICA_HOME: config.home, TEMPORAL_ADDRESS: config.temporal.address },
     logFile: path.join(config.home, 'logs', `${name}.log`),
@@ -118,31 +147,43 @@ async function apiReady(config: FabricaConfig): Promise<boolean> {
  */
 export async function dev(): Promise<number> {
   const stack: ManagedProcess[] = [];
+  let demo: DemoLander | undefined;
   const stopAll = async () => {
+    demo?.stop();
     for (const proc of stack.reverse()) await proc.stop('SIGTERM', 20_000);
   };
   try {
     const config = loadConfig();
     await requirePortFree('FABRICA_API_PORT', config.api.port);
     // Settle all three before judging, so a failure of one never leaves another's process running unseen.
-    const results = await Promise.allSettled([startTemporal(config, stack), startDatabase(config, stack), checkLake(config)]);
+    const results = await Promise.allSettled([
+      startTemporal(config, stack),
+      startDatabase(config, stack),
+      checkLake(config),
+    ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const devKey = ensureDevApiKey(config);
-    const worker = startNode('worker', 'worker/main.js', config);
+    const worker = startNode('worker', 'worker/main.js', config, WORKER_NODE_FLAGS);
     stack.push(worker);
     const api = startNode('api', 'api/main.js', config);
     stack.push(api);
     await waitUntilReady(api, () => apiReady(config), 120_000);
     const base = `http://localhost:${config.api.port}`;
     say(`ready: API ${base}/api/v1  ·  OpenAPI ${base}/api/docs  ·  Temporal Web UI ${config.temporal.uiUrl}`);
+    if (config.demo && config.landing.kind === 'fs') {
+      demo = new DemoLander(config.landing.root, config.home, config.demoHourSeconds, say);
+      await demo.start();
+    }
     if (devKey) say(`local admin API key in ${devKey}: curl -H "X-API-Key: $(cat ${devKey})" ${base}/api/v1/pipelines`);
     say(`data in ${config.home}; logs in ${path.join(config.home, 'logs')}; Ctrl-C stops everything`);
     const stopSignal = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-    const died = Promise.race(stack.map((p) => p.exited.then((code) => `${p.name} exited (${code}); see ${p.logFile}`)));
+    const died = Promise.race(
+      stack.map((p) => p.exited.then((code) => `${p.name} exited (${code}); see ${p.logFile}`)),
+    );
     const reason = await Promise.race([stopSignal, died]);
     say(`stopping (${reason})…`);
     await stopAll();

@@ -19,7 +19,15 @@ export async function startMinio(o: MinioOptions, timeoutMs = 60_000): Promise<M
   const proc = startProcess({
     name: 'minio',
     command: o.binary,
-    args: ['server', o.dataDir, '--address', `127.0.0.1:${o.port}`, '--console-address', `127.0.0.1:${o.consolePort}`, '--quiet'],
+    args: [
+      'server',
+      o.dataDir,
+      '--address',
+      `127.0.0.1:${o.port}`,
+      '--console-address',
+      `127.0.0.1:${o.consolePort}`,
+      '--quiet',
+    ],
     env: {
       ...process.env,
       MINIO_ROOT_USER: o.accessKeyId,

@@ -38,7 +38,8 @@ function runAsIds(): { uid?: number; gid?: number } {
   }
   const uid = Number(id('-u').stdout.trim());
   const gid = Number(id('-g').stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('cannot find or create the postgres system user');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error('cannot find or create the postgres system user');
   return { uid, gid };
 }
 
@@ -71,7 +72,14 @@ function initdb(bin: PgBinaries, o: EmbeddedPostgresOptions, ids: { uid?: number
 
 /** Resolves true when the server accepts a login. */
 async function accepts(port: number, user: string, password: string): Promise<boolean> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', connectionTimeoutMillis: 1000 });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 1000,
+  });
   try {
     await client.connect();
     return true;
@@ -92,7 +100,16 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions, timeoutM
     prepareDir(o.dataDir, ids);
     initdb(bin, o, ids);
   }
-  const args = ['-D', o.dataDir, '-p', String(o.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  const args = [
+    '-D',
+    o.dataDir,
+    '-p',
+    String(o.port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+  ];
   args.push('-c', 'max_connections=200', '-c', 'fsync=on');
   const proc = startProcess({ name: 'postgresql', command: bin.postgres, args, logFile: o.logFile, ...ids });
   await waitUntilReady(proc, () => accepts(o.port, o.user, o.password), timeoutMs);

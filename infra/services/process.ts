@@ -93,7 +93,8 @@ export async function waitUntilReady(
   for (;;) {
     if (proc.hasExited()) throw new Error(`${proc.name} exited during start-up; see ${proc.logFile}`);
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${proc.name} not ready after ${timeoutMs / 1000}s; see ${proc.logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(`${proc.name} not ready after ${timeoutMs / 1000}s; see ${proc.logFile}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -1,4 +1,7 @@
 import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+
+const { ServingStatus } = proto.grpc.health.v1.HealthCheckResponse;
 import { startProcess, waitUntilReady, type ManagedProcess } from './process.js';
 
 /** Search attributes every Fábrica run carries; registered on the dev server at start (idempotent). */
@@ -40,7 +43,7 @@ export async function temporalIsServing(address: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 1000 });
   try {
     const res = await connection.healthService.check({});
-    return res.status === 1;
+    return res.status === ServingStatus.SERVING;
   } finally {
     await connection.close();
   }

@@ -14,10 +14,18 @@ export interface GoTool {
 }
 
 /** The official Temporal CLI (its `server start-dev` is the dev server with the Web UI). Later versions cannot be go-installed. */
-export const TEMPORAL_CLI: GoTool = { name: 'temporal', module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' };
+export const TEMPORAL_CLI: GoTool = {
+  name: 'temporal',
+  module: 'github.com/temporalio/cli/cmd/temporal',
+  version: 'v1.5.1',
+};
 
 /** MinIO, the real S3-protocol server the tests use; pinned to what `@latest` resolved to when it was adopted. */
-export const MINIO: GoTool = { name: 'minio', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' };
+export const MINIO: GoTool = {
+  name: 'minio',
+  module: 'github.com/minio/minio',
+  version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
+};
 
 /** Path the tool has in the cache (whether or not it is built yet). */
 export function cachedToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
@@ -45,13 +53,23 @@ export function hasGo(): boolean {
 export async function ensureGoTool(tool: GoTool, log: (line: string) => void = () => {}): Promise<string> {
   const target = cachedToolPath(tool);
   if (existsSync(target)) return target;
-  if (!hasGo()) throw new Error(`${tool.name} is not built and no Go toolchain is available to build ${tool.module}@${tool.version}`);
+  if (!hasGo())
+    throw new Error(
+      `${tool.name} is not built and no Go toolchain is available to build ${tool.module}@${tool.version}`,
+    );
   log(`building ${tool.module}@${tool.version} into ${path.dirname(target)} (first time only, takes minutes)…`);
   await execFileAsync('go', ['install', `${tool.module}@${tool.version}`], {
-    env: { ...process.env, GOBIN: path.dirname(target), CGO_ENABLED: process.env.CGO_ENABLED ?? '0', GOFLAGS: '-trimpath' },
+    env: {
+      ...process.env,
+      GOBIN: path.dirname(target),
+      CGO_ENABLED: process.env.CGO_ENABLED ?? '0',
+      GOFLAGS: '-trimpath',
+    },
     maxBuffer: 64 * 1024 * 1024,
   }).catch((err: Error & { stderr?: string }) => {
-    throw new Error(`building ${tool.name} failed: ${(err.stderr ?? err.message).trim().split('\n').slice(-5).join(' | ')}`);
+    throw new Error(
+      `building ${tool.name} failed: ${(err.stderr ?? err.message).trim().split('\n').slice(-5).join(' | ')}`,
+    );
   });
   if (!existsSync(target)) throw new Error(`building ${tool.name} produced no binary at ${target}`);
   return target;

@@ -15,7 +15,7 @@ describe('REST API', () => {
     env = await createTestEnv('api');
     await env.startWorker();
     api = await createTestApi(env);
-    http = api.app.getHttpServer() as App;
+    http = api.app.getHttpServer();
   });
   afterAll(async () => {
     await api.close();
@@ -33,11 +33,16 @@ describe('REST API', () => {
     it('answers 401 without a key or with a wrong one, accepting both header forms', async () => {
       expect((await request(http).get('/api/v1/pipelines')).status).toBe(401);
       expect((await request(http).get('/api/v1/pipelines').set('X-API-Key', 'fab_wrong')).status).toBe(401);
-      expect((await request(http).get('/api/v1/pipelines').set('Authorization', `Bearer ${api.keys.viewer}`)).status).toBe(200);
+      expect(
+        (await request(http).get('/api/v1/pipelines').set('Authorization', `Bearer ${api.keys.viewer}`)).status,
+      ).toBe(200);
     });
 
     it('answers 403 when the role may not act, and never echoes the key', async () => {
-      const res = await request(http).post('/api/v1/pipelines/factory-machine-signals/runs').set(as('viewer')).send({ partition: 'M07@2026-11-20T10' });
+      const res = await request(http)
+        .post('/api/v1/pipelines/factory-machine-signals/runs')
+        .set(as('viewer'))
+        .send({ partition: 'M07@2026-11-20T10' });
       expect(res.status).toBe(403);
       expect(res.body.message).toContain('operator');
       expect(JSON.stringify(res.body)).not.toContain(api.keys.viewer);
@@ -68,7 +73,10 @@ describe('REST API', () => {
       [{ partition: 'M07@2026-11-20T10', force: 'yes' }, 'force'],
       [{ partition: 'M07@2026-11-20T10', extra: 1 }, 'extra'],
     ])('answers 400 naming the field for %j', async (body, field) => {
-      const res = await request(http).post('/api/v1/pipelines/factory-machine-signals/runs').set(as('operator')).send(body);
+      const res = await request(http)
+        .post('/api/v1/pipelines/factory-machine-signals/runs')
+        .set(as('operator'))
+        .send(body);
       expect(res.status).toBe(400);
       expect(JSON.stringify(res.body.message)).toContain(field);
     });
@@ -82,24 +90,40 @@ describe('REST API', () => {
     });
 
     it('starts a run once for concurrent duplicate POSTs, then reports its failure and refuses to cancel it', async () => {
-      const post = () => request(http).post('/api/v1/pipelines/factory-machine-signals/runs').set(as('operator')).send({ partition: 'M09@2026-11-19T08' });
+      const post = () =>
+        request(http)
+          .post('/api/v1/pipelines/factory-machine-signals/runs')
+          .set(as('operator'))
+          .send({ partition: 'M09@2026-11-19T08' });
       const [a, b] = await Promise.all([post(), post()]);
       expect([a.status, b.status]).toEqual([202, 202]);
       expect(a.body.runId).toBe(b.body.runId);
       expect(a.body.links.temporalUi).toContain(encodeURIComponent(a.body.workflowId));
       // Nothing landed for that hour: the run fails once, as a data fault.
-      await env.client.workflow.getHandle(a.body.workflowId, a.body.runId).result().catch(() => undefined);
+      await env.client.workflow
+        .getHandle(a.body.workflowId, a.body.runId)
+        .result()
+        .catch(() => undefined);
       const run = await request(http).get(`/api/v1/runs/${a.body.runId}`).set(as('viewer'));
       expect(run.status).toBe(200);
-      expect(run.body).toMatchObject({ status: 'failed', failure: { type: 'SourceMissing' }, partition: 'M09@2026-11-19T08' });
-      const list = await request(http).get('/api/v1/runs').query({ pipeline: 'factory-machine-signals', status: 'failed' }).set(as('viewer'));
+      expect(run.body).toMatchObject({
+        status: 'failed',
+        failure: { type: 'SourceMissing' },
+        partition: 'M09@2026-11-19T08',
+      });
+      const list = await request(http)
+        .get('/api/v1/runs')
+        .query({ pipeline: 'factory-machine-signals', status: 'failed' })
+        .set(as('viewer'));
       expect(list.body.items.map((r: { runId: string }) => r.runId)).toContain(a.body.runId);
       const cancel = await request(http).post(`/api/v1/runs/${a.body.runId}/cancel`).set(as('operator'));
       expect(cancel.status).toBe(409);
     });
 
     it('answers 404 for unknown runs and 400 for bad list filters', async () => {
-      expect((await request(http).get('/api/v1/runs/00000000-0000-0000-0000-000000000000').set(as('viewer'))).status).toBe(404);
+      expect(
+        (await request(http).get('/api/v1/runs/00000000-0000-0000-0000-000000000000').set(as('viewer'))).status,
+      ).toBe(404);
       expect((await request(http).get('/api/v1/runs/not-a-run').set(as('viewer'))).status).toBe(404);
       const bad = await request(http).get('/api/v1/runs').query({ pageSize: 100000 }).set(as('viewer'));
       expect(bad.status).toBe(400);

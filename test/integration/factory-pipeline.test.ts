@@ -25,7 +25,15 @@ describe('factory machine signals, end to end', () => {
   beforeAll(async () => {
     env = await createTestEnv('factory');
     genDir = mkdtempSync(path.join(tmpdir(), 'fabrica-gen-'));
-    truth = await generateMachineFiles({ outDir: genDir, from: '2026-11-02', to: '2026-11-02', machines: 5, seed: 11, itemsPerFile: 150, defects: 'all' });
+    truth = await generateMachineFiles({
+      outDir: genDir,
+      from: '2026-11-02',
+      to: '2026-11-02',
+      machines: 5,
+      seed: 11,
+      itemsPerFile: 150,
+      defects: 'all',
+    });
     await env.startWorker();
     stopSensor = await startSensor(env, spec);
   });
@@ -37,7 +45,20 @@ describe('factory machine signals, end to end', () => {
 
   it('covers every defect of the contract in the generated day', () => {
     const defects = new Set(Object.values(truth.partitions).map((p) => p.defect));
-    for (const d of ['malformed', 'quality_threshold', 'duplicate', 'redelivery', 'late', 'incomplete', 'checksum', 'empty_hour', 'missing', 'out_of_order', 'outside_hour', 'schema_break']) {
+    for (const d of [
+      'malformed',
+      'quality_threshold',
+      'duplicate',
+      'redelivery',
+      'late',
+      'incomplete',
+      'checksum',
+      'empty_hour',
+      'missing',
+      'out_of_order',
+      'outside_hour',
+      'schema_break',
+    ]) {
       expect(defects).toContain(d);
     }
   });
@@ -52,16 +73,26 @@ describe('factory machine signals, end to end', () => {
   });
 
   it('fails broken partitions once, with an alert and a searchable status, loading nothing', async () => {
-    const broken = Object.values(truth.partitions).filter((p) => p.outcome === 'contract_broken' || p.outcome === 'quality_failed');
+    const broken = Object.values(truth.partitions).filter(
+      (p) => p.outcome === 'contract_broken' || p.outcome === 'quality_failed',
+    );
     expect(broken.length).toBeGreaterThan(0);
     for (const p of broken) {
-      const runs = await env.deps.warehouse.query('SELECT run_id, failure_message FROM ops.runs WHERE partition_key = $1', [p.partition]);
+      const runs = await env.deps.warehouse.query(
+        'SELECT run_id, failure_message FROM ops.runs WHERE partition_key = $1',
+        [p.partition],
+      );
       expect(runs.rows).toHaveLength(1);
       expect(runs.rows[0].failure_message).toContain(p.files[0]!.split('/').pop()!);
-      const alerts = await env.deps.warehouse.query("SELECT kind FROM ops.alerts WHERE partition_key = $1 AND kind = 'run_failed'", [p.partition]);
+      const alerts = await env.deps.warehouse.query(
+        "SELECT kind FROM ops.alerts WHERE partition_key = $1 AND kind = 'run_failed'",
+        [p.partition],
+      );
       expect(alerts.rows).toHaveLength(1);
       const d = await env.client.workflow.getHandle(runWorkflowId(spec.id, p.partition)).describe();
-      expect(d.typedSearchAttributes.get(PIPELINE_STATUS)).toBe(p.outcome === 'contract_broken' ? 'Failed:ContractBroken' : 'Failed:DataQualityThresholdExceeded');
+      expect(d.typedSearchAttributes.get(PIPELINE_STATUS)).toBe(
+        p.outcome === 'contract_broken' ? 'Failed:ContractBroken' : 'Failed:DataQualityThresholdExceeded',
+      );
     }
   });
 

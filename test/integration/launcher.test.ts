@@ -46,17 +46,26 @@ describe('fabrica dev (npm start)', () => {
     expect(health.status).toBe(200);
     expect(body.status).toBe('ok');
     expect(Object.fromEntries(Object.entries(body.checks).map(([k, v]) => [k, v.status]))).toEqual({
-      temporal: 'up', postgres: 'up', lake: 'up', workers: 'up',
+      temporal: 'up',
+      postgres: 'up',
+      lake: 'up',
+      workers: 'up',
     });
     expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
-    const openapi = (await (await fetch(`http://127.0.0.1:${ports.api}/api/v1/openapi.json`)).json()) as { openapi: string };
+    const openapi = (await (await fetch(`http://127.0.0.1:${ports.api}/api/v1/openapi.json`)).json()) as {
+      openapi: string;
+    };
     expect(openapi.openapi).toMatch(/^3\./);
 
     const address = `127.0.0.1:${ports.temporal}`;
     let connection = await Connection.connect({ address });
     const workflowId = `persistence-probe-${Date.now()}`;
     // Nothing polls this task queue: the workflow simply stays open, which is all this test needs.
-    await new Client({ connection }).workflow.start('persistenceProbe', { workflowId, taskQueue: 'nobody-polls', args: [] });
+    await new Client({ connection }).workflow.start('persistenceProbe', {
+      workflowId,
+      taskQueue: 'nobody-polls',
+      args: [],
+    });
     await connection.close();
 
     first.child.kill('SIGINT');
@@ -80,7 +89,9 @@ describe('fabrica dev (npm start)', () => {
   it('stops start-up with one line naming a malformed DATABASE_URL', async () => {
     const run = runLauncher({ ...env, DATABASE_URL: 'postgres//oops' });
     expect(await run.exit()).toBe(78);
-    expect(run.output().trim()).toBe('[fabrica] cannot start: DATABASE_URL: not a valid URL (expected postgres://user:password@host:port/database)');
+    expect(run.output().trim()).toBe(
+      '[fabrica] cannot start: DATABASE_URL: not a valid URL (expected postgres://user:password@host:port/database)',
+    );
   });
 
   it('names the setting when a port is already taken', async () => {
@@ -97,7 +108,13 @@ describe('fabrica dev (npm start)', () => {
   });
 
   it('names S3_ENDPOINT when the lake is unreachable', async () => {
-    const run = runLauncher({ ...env, S3_BUCKET: 'lake', S3_ENDPOINT: 'http://127.0.0.1:1', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' });
+    const run = runLauncher({
+      ...env,
+      S3_BUCKET: 'lake',
+      S3_ENDPOINT: 'http://127.0.0.1:1',
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 's',
+    });
     expect(await run.exit()).toBe(78);
     expect(run.output()).toMatch(/cannot start: S3_ENDPOINT: .*127\.0\.0\.1:1/);
     expect(run.output()).not.toContain('AWS_SECRET');

@@ -12,7 +12,10 @@ export interface TestApi {
 
 /** Builds the API for `env` (config is read from the environment once, at module init, like in production). */
 export async function createTestApi(env: FabricaTestEnv, extra: NodeJS.ProcessEnv = {}): Promise<TestApi> {
-  const generated = (['viewer', 'operator', 'admin'] as const).map((role) => ({ role, ...newApiKey(`test-${role}`, role) }));
+  const generated = (['viewer', 'operator', 'admin'] as const).map((role) => ({
+    role,
+    ...newApiKey(`test-${role}`, role),
+  }));
   const saved = { ...process.env };
   Object.assign(process.env, env.processEnv(), { FABRICA_API_KEYS: generated.map((g) => g.entry).join(',') }, extra);
   try {

@@ -64,10 +64,30 @@ type Row = Record<string, unknown>;
 /** Compares the warehouse and the inventory database with the ground truth, partition by partition and in total. */
 export async function expectMatchesTruth(env: FabricaTestEnv, truth: GroundTruth): Promise<void> {
   const q = async (sql: string, db = env.deps.warehouse) => (await db.query(sql)).rows as Row[];
-  const events = new Map((await q(`SELECT machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') AS p, count(*)::int AS n FROM factory.production_events GROUP BY 1`)).map((r) => [r.p, r.n]));
-  const yields = new Map((await q(`SELECT machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') AS p, * FROM factory.machine_yield_hourly`)).map((r) => [r.p, r]));
-  const quarantine = await q(`SELECT machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') AS p, reason, count(*)::int AS n FROM factory.quarantined_rows GROUP BY 1, 2`);
-  const failures = new Map((await q(`SELECT DISTINCT ON (partition_key) partition_key, status, failure_type FROM ops.runs ORDER BY partition_key, started_at DESC`)).map((r) => [r.partition_key, r]));
+  const events = new Map(
+    (
+      await q(
+        `SELECT machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') AS p, count(*)::int AS n FROM factory.production_events GROUP BY 1`,
+      )
+    ).map((r) => [r.p, r.n]),
+  );
+  const yields = new Map(
+    (
+      await q(
+        `SELECT machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') AS p, * FROM factory.machine_yield_hourly`,
+      )
+    ).map((r) => [r.p, r]),
+  );
+  const quarantine = await q(
+    `SELECT machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') AS p, reason, count(*)::int AS n FROM factory.quarantined_rows GROUP BY 1, 2`,
+  );
+  const failures = new Map(
+    (
+      await q(
+        `SELECT DISTINCT ON (partition_key) partition_key, status, failure_type FROM ops.runs ORDER BY partition_key, started_at DESC`,
+      )
+    ).map((r) => [r.partition_key, r]),
+  );
   for (const t of Object.values(truth.partitions)) {
     const where = `${t.partition} (${t.outcome}${t.defect ? `, ${t.defect}` : ''})`;
     expect({ where, events: events.get(t.partition) ?? 0 }).toEqual({ where, events: t.itemsLoaded });
@@ -76,8 +96,23 @@ export async function expectMatchesTruth(env: FabricaTestEnv, truth: GroundTruth
     const y = yields.get(t.partition);
     if (t.outcome === 'loaded') {
       const e = t.yield!;
-      expect({ where, items: y?.items, ok: y?.ok, scrap: y?.scrap, rework: y?.rework, dup: y?.duplicates }).toEqual({ where, items: e.items, ok: e.ok, scrap: e.scrap, rework: e.rework, dup: t.duplicates });
-      for (const [col, want] of [['yield_pct', e.yieldPct], ['cycle_ms_mean', e.cycleMsMean], ['cycle_ms_p95', e.cycleMsP95], ['temp_c_mean', e.tempCMean], ['vibration_max', e.vibrationMax], ['downtime_minutes', e.downtimeMinutes], ['energy_wh', e.energyWh]] as const) {
+      expect({ where, items: y?.items, ok: y?.ok, scrap: y?.scrap, rework: y?.rework, dup: y?.duplicates }).toEqual({
+        where,
+        items: e.items,
+        ok: e.ok,
+        scrap: e.scrap,
+        rework: e.rework,
+        dup: t.duplicates,
+      });
+      for (const [col, want] of [
+        ['yield_pct', e.yieldPct],
+        ['cycle_ms_mean', e.cycleMsMean],
+        ['cycle_ms_p95', e.cycleMsP95],
+        ['temp_c_mean', e.tempCMean],
+        ['vibration_max', e.vibrationMax],
+        ['downtime_minutes', e.downtimeMinutes],
+        ['energy_wh', e.energyWh],
+      ] as const) {
         if (want === null) expect({ where, col, v: y?.[col] }).toEqual({ where, col, v: null });
         else expect(Math.abs(Number(y?.[col]) - want)).toBeLessThan(1e-4);
       }
@@ -85,10 +120,19 @@ export async function expectMatchesTruth(env: FabricaTestEnv, truth: GroundTruth
       expect({ where, yieldRow: y }).toEqual({ where, yieldRow: undefined });
     }
     const run = failures.get(t.partition);
-    const expectedFailure = { contract_broken: 'ContractBroken', quality_failed: 'DataQualityThresholdExceeded' }[t.outcome as string];
+    const expectedFailure = { contract_broken: 'ContractBroken', quality_failed: 'DataQualityThresholdExceeded' }[
+      t.outcome as string
+    ];
     if (expectedFailure) expect({ where, run: run?.failure_type }).toEqual({ where, run: expectedFailure });
   }
-  const stock = Object.fromEntries((await q('SELECT sku, quantity::int AS quantity FROM inventory.stock_on_hand WHERE quantity <> 0', env.deps.inventory)).map((r) => [r.sku, r.quantity]));
+  const stock = Object.fromEntries(
+    (
+      await q(
+        'SELECT sku, quantity::int AS quantity FROM inventory.stock_on_hand WHERE quantity <> 0',
+        env.deps.inventory,
+      )
+    ).map((r) => [r.sku, r.quantity]),
+  );
   expect(stock).toEqual(truth.totals.stockBySku);
   const total = await q('SELECT count(*)::int AS n FROM factory.production_events');
   expect(total[0]!.n).toBe(truth.totals.eventsLoaded);

@@ -7,23 +7,44 @@ export interface Call {
 }
 
 /** Scriptable fakes of the pipeline activities for workflow tests (faults injected per step). */
-export function fakeActivities(script: { failures?: Partial<Record<keyof PipelineActivities, (attempt: number) => Error | undefined>>; alreadyPublished?: boolean }) {
+export function fakeActivities(script: {
+  failures?: Partial<Record<keyof PipelineActivities, (attempt: number) => Error | undefined>>;
+  alreadyPublished?: boolean;
+}) {
   const calls: Call[] = [];
   const counts = new Map<string, number>();
   const outcomes: unknown[] = [];
-  const step = <T>(name: keyof PipelineActivities, value: T) => async (input?: unknown): Promise<T> => {
-    const attempt = (counts.get(name) ?? 0) + 1;
-    counts.set(name, attempt);
-    calls.push({ name, attempt });
-    if (name === 'recordRunFinished') outcomes.push((input as { outcome: unknown }).outcome);
-    const failure = script.failures?.[name]?.(attempt);
-    if (failure) throw failure;
-    return value;
+  const step =
+    <T>(name: keyof PipelineActivities, value: T) =>
+    async (input?: unknown): Promise<T> => {
+      const attempt = (counts.get(name) ?? 0) + 1;
+      counts.set(name, attempt);
+      calls.push({ name, attempt });
+      if (name === 'recordRunFinished') outcomes.push((input as { outcome: unknown }).outcome);
+      const failure = script.failures?.[name]?.(attempt);
+      if (failure) throw failure;
+      return value;
+    };
+  const ingest: IngestResult = {
+    sourceKey: 'M07_20261120T10.txt',
+    rawKey: 'raw/x',
+    sha256: 'ab'.repeat(32),
+    bytes: 10,
+    alreadyPublished: script.alreadyPublished ?? false,
   };
-  const ingest: IngestResult = { sourceKey: 'M07_20261120T10.txt', rawKey: 'raw/x', sha256: 'ab'.repeat(32), bytes: 10, alreadyPublished: script.alreadyPublished ?? false };
   const stage: StageResult = {
-    stagedKey: 's', quarantineKey: 'q', dataLines: 1, rows: 1, quarantined: 0, duplicates: 0, quarantinedByReason: {},
-    firmware: '2.4.1', encoding: 'utf-8', extraColumns: [], hourStart: '2026-11-20T10:00:00-03:00',
+    stagedKey: 's',
+    quarantineKey: 'q',
+    profileKey: 'p',
+    dataLines: 1,
+    rows: 1,
+    quarantined: 0,
+    duplicates: 0,
+    quarantinedByReason: {},
+    firmware: '2.4.1',
+    encoding: 'utf-8',
+    extraColumns: [],
+    hourStart: '2026-11-20T10:00:00-03:00',
   };
   const activities: PipelineActivities = {
     recordRunStarted: step('recordRunStarted', undefined),

@@ -17,6 +17,7 @@ export interface TestServices {
 /** Reads the services that global setup published through `FABRICA_TEST_SERVICES` (a JSON string). */
 export function testServices(): TestServices {
   const raw = process.env.FABRICA_TEST_SERVICES;
-  if (!raw) throw new Error('FABRICA_TEST_SERVICES is not set: run integration tests through `npm test` (Jest global setup)');
+  if (!raw)
+    throw new Error('FABRICA_TEST_SERVICES is not set: run integration tests through `npm test` (Jest global setup)');
   return JSON.parse(raw) as TestServices;
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 
 /** The real worker process (`dist/worker/main.js`), as production runs it, bound to a test env. */
 export interface WorkerProcess {
@@ -13,7 +14,10 @@ export interface WorkerProcess {
 
 /** Spawns a worker process with the given environment. */
 export function spawnWorker(env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'worker', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(projectRoot, 'dist', 'worker', 'main.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

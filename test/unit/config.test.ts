@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { newApiKey } from '../../worker/api-keys.js';
 import { ConfigError, loadConfig } from '../../worker/config.js';
+
+const home = mkdtempSync(path.join(tmpdir(), 'fabrica-config-'));
 
 const fails = (env: NodeJS.ProcessEnv, setting: string) => {
   let error: unknown;
@@ -15,14 +21,16 @@ const fails = (env: NodeJS.ProcessEnv, setting: string) => {
 
 describe('configuration', () => {
   it('runs on embedded defaults with nothing set', () => {
-    const c = loadConfig({});
+    const c = loadConfig({ FABRICA_HOME: home });
+    expect(c.home).toBe(home);
     expect(c.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', external: false });
     expect(c.embeddedPostgres).toEqual({ port: 5544 });
     expect(c.databaseUrl).toBe('postgres://fabrica:fabrica@127.0.0.1:5544/fabrica');
     expect(c.inventoryDatabaseUrl).toBe('postgres://fabrica:fabrica@127.0.0.1:5544/fabrica_inventory');
     expect(c.lake.kind).toBe('fs');
     expect(c.demo).toBe(true);
-    expect(c.api).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 3000, keys: [], metricsPublic: true, rateLimitPerMinute: 6000 });
+    expect(c.lake).toEqual({ kind: 'fs', root: path.join(home, 'lake') });
   });
 
   it('uses external services when configured', () => {
@@ -37,12 +45,34 @@ describe('configuration', () => {
     expect(c.temporal.external).toBe(true);
     expect(c.embeddedPostgres).toBeUndefined();
     expect(c.inventoryDatabaseUrl).toBe('postgres://u:p@db:5432/fabrica_inventory');
-    expect(c.lake).toEqual({ kind: 's3', bucket: 'lake-prod', prefix: 'fabrica', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true });
+    expect(c.lake).toEqual({
+      kind: 's3',
+      bucket: 'lake-prod',
+      prefix: 'fabrica',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+    });
     expect(c.landing).toMatchObject({ kind: 's3', bucket: 'plant-drop', prefix: 'sp-01' });
     expect(c.demo).toBe(false);
   });
 
+  it('reads hashed API keys inline or from a file, never needing the keys themselves', () => {
+    const a = newApiKey('ci-bot', 'operator');
+    const b = newApiKey('grafana', 'viewer');
+    expect(loadConfig({ FABRICA_HOME: home, FABRICA_API_KEYS: `${a.entry},${b.entry}` }).api.keys.map((k) => [k.name, k.role])).toEqual([
+      ['ci-bot', 'operator'],
+      ['grafana', 'viewer'],
+    ]);
+    const file = path.join(home, 'keys.txt');
+    writeFileSync(file, `# operators\n${a.entry}\n`);
+    expect(loadConfig({ FABRICA_HOME: home, FABRICA_API_KEYS_FILE: file }).api.keys).toHaveLength(1);
+    expect(JSON.stringify(loadConfig({ FABRICA_HOME: home, FABRICA_API_KEYS: a.entry }))).not.toContain(a.key);
+  });
+
   it.each([
+    [{ FABRICA_API_KEYS: 'bot:root:abcd' }, 'FABRICA_API_KEYS'],
+    [{ FABRICA_API_KEYS_FILE: '/nonexistent/keys' }, 'FABRICA_API_KEYS_FILE'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'mysql://u@h/db' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'postgres://u@h' }, 'DATABASE_URL'],

@@ -13,7 +13,9 @@ describe('pipeline registry', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
       const mod = (await import(path.join(dir, file))) as Record<string, unknown>;
-      const specs = Object.values(mod).filter((v): v is { id: string } => typeof v === 'object' && v !== null && 'id' in v);
+      const specs = Object.values(mod).filter(
+        (v): v is { id: string } => typeof v === 'object' && v !== null && 'id' in v,
+      );
       expect(specs).toHaveLength(1);
       expect(PIPELINES).toContain(specs[0]);
     }
@@ -37,7 +39,13 @@ describe('pipeline registry', () => {
 describe('partition keys', () => {
   it('parses real hours and rejects impossible ones', () => {
     expect(parsePartitionKey('M07@2026-11-20T10')).toEqual({ entity: 'M07', hourKey: '2026-11-20T10' });
-    for (const bad of ['M07@2026-02-30T10', 'M07@2026-11-20T24', 'M07-2026-11-20T10', '@2026-11-20T10', 'M 7@2026-11-20T10']) {
+    for (const bad of [
+      'M07@2026-02-30T10',
+      'M07@2026-11-20T24',
+      'M07-2026-11-20T10',
+      '@2026-11-20T10',
+      'M 7@2026-11-20T10',
+    ]) {
       expect(parsePartitionKey(bad)).toBeUndefined();
     }
   });

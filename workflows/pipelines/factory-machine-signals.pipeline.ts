@@ -8,7 +8,8 @@ export const factoryMachineSignals: PipelineSpec = {
   id: 'factory-machine-signals',
   version: 1,
   owner: 'data-engineering@fabrica.example',
-  description: 'Machine signal files (contract v1) → production events, inventory movements and stock, hourly yield mart.',
+  description:
+    'Machine signal files (contract v1) → production events, inventory movements and stock, hourly yield mart.',
   partitioning: {
     kind: 'entity-hour',
     entity: 'machine',
