@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import type { BackfillActivities } from '../workflows/backfill.workflow.js';
 import type { SensorActivities } from '../workflows/landing-sensor.workflow.js';
 import type { PipelineActivities } from '../workflows/steps.js';
+import { createBackfillActivities } from './backfill.js';
 import { Catalog } from './catalog.js';
 import { toApplicationFailure } from './failures.js';
 import { createIngest } from './ingest.js';
@@ -31,9 +33,9 @@ function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promis
 }
 
 /** All activities of Fábrica, bound to their dependencies. */
-export function createActivities(deps: ActivityDeps): PipelineActivities & SensorActivities {
+export function createActivities(deps: ActivityDeps): PipelineActivities & SensorActivities & BackfillActivities {
   const catalog = new Catalog(deps.warehouse);
-  const activities: PipelineActivities & SensorActivities = {
+  const activities: PipelineActivities & SensorActivities & BackfillActivities = {
     recordRunStarted: ({ ctx }) => catalog.runStarted(ctx),
     recordRunFinished: ({ ctx, outcome }) => catalog.runFinished(ctx, outcome),
     ingestPartition: createIngest(deps),
@@ -42,6 +44,7 @@ export function createActivities(deps: ActivityDeps): PipelineActivities & Senso
     loadPartition: createLoad(deps),
     servePartition: createServe(deps),
     ...createSensorActivities(deps),
+    ...createBackfillActivities(deps),
   };
   const wrapped = Object.entries(activities).map(([name, fn]) => [
     name,

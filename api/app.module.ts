@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module.js';
+import { BackfillsModule } from './backfills/backfills.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DatasetsModule } from './datasets/datasets.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LakeModule } from './lake/lake.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PipelinesModule } from './pipelines/pipelines.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
@@ -19,6 +22,9 @@ import { TemporalModule } from './temporal/temporal.module.js';
     HealthModule,
     PipelinesModule,
     RunsModule,
+    DatasetsModule,
+    MetricsModule,
+    BackfillsModule,
   ],
 })
 export class AppModule {}

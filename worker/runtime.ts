@@ -7,7 +7,9 @@ function fields(meta: LogEntry['meta']): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta ?? {})) {
     if (k === 'taskToken') continue;
-    if (v instanceof Error) out[k] = { type: (v as Error & { type?: string }).type ?? v.name, message: v.message };
+    // Errors from the workflow sandbox come from another realm: recognise them by shape, not by instanceof.
+    const e = v as { message?: unknown; name?: unknown; type?: unknown } | null;
+    if (typeof e === 'object' && e !== null && typeof e.message === 'string') out[k] = { type: e.type ?? e.name, message: e.message };
     else if (typeof v !== 'function') out[k] = v;
   }
   return out;

@@ -1,3 +1,4 @@
 /** Every workflow the worker registers. A workflow function's name is its Temporal type: never rename one. */
 export { pipelineRunWorkflow, progressQuery } from './pipeline-run.workflow.js';
 export { landingSensorWorkflow } from './landing-sensor.workflow.js';
+export { backfillWorkflow } from './backfill.workflow.js';

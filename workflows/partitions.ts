@@ -36,3 +36,36 @@ export function isExpectedHour(hourKey: string, partitioning: EntityHourPartitio
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
   return partitioning.calendar.weekdays.includes(weekday) && partitioning.calendar.hours.includes(Number(hour));
 }
+
+const HOUR_KEY = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/;
+
+/** Parses an hour key `YYYY-MM-DDTHH` into a UTC-based hour index (local wall-clock hours; offsets don't matter here). */
+export function hourIndexOf(hourKey: string): number | undefined {
+  const m = HOUR_KEY.exec(hourKey);
+  if (!m) return undefined;
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!);
+  return new Date(ms).toISOString().slice(0, 13) === hourKey ? ms / 3_600_000 : undefined;
+}
+
+/** The hour key of an hour index (inverse of {@link hourIndexOf}). */
+export function hourKeyOf(index: number): string {
+  return new Date(index * 3_600_000).toISOString().slice(0, 13);
+}
+
+/**
+ * The partitions a range covers, in (hour, entity) order: every hour from `from` to `to` (inclusive) that the
+ * calendar expects, times the given entities (default: all of the partitioning's). Pure and deterministic, so a
+ * workflow can recompute it instead of carrying a year's list in its history.
+ */
+export function partitionsInRange(partitioning: EntityHourPartitioning, from: string, to: string, entities?: string[]): string[] {
+  const start = hourIndexOf(from);
+  const end = hourIndexOf(to);
+  if (start === undefined || end === undefined || end < start) return [];
+  const who = entities && entities.length > 0 ? entities : partitioning.entities;
+  const out: string[] = [];
+  for (let h = start; h <= end; h++) {
+    const key = hourKeyOf(h);
+    if (isExpectedHour(key, partitioning)) for (const e of who) out.push(partitionKey(e, key));
+  }
+  return out;
+}

@@ -62,6 +62,10 @@ export interface ServeResult {
 /** Outcome recorded when a run ends. */
 export interface RunOutcome {
   status: 'succeeded' | 'unchanged' | 'failed';
+  /** Rows staged (0 when unchanged). */
+  rows?: number;
+  /** Bytes of the source file. */
+  bytes?: number;
   sha256?: string;
   sourceKey?: string;
   failureType?: string;

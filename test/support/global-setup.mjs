@@ -25,7 +25,13 @@ export async function stopAll() {
 export default async function globalSetup() {
   let services;
   try {
-    services = await startEphemeralServices({ minio: true, log });
+    // A low history threshold makes Temporal suggest continue-as-new after a few hundred events, so the backfill
+    // tests exercise it with a few hundred small partitions.
+    services = await startEphemeralServices({
+      minio: true,
+      log,
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 600 },
+    });
   } catch (err) {
     throw new Error(`test services could not start: ${err.message}`);
   }

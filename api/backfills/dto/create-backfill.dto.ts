@@ -1,0 +1,52 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { MAX_CONCURRENCY } from '../../../workflows/backfill-messages.js';
+
+const HOUR = /^\d{4}-\d{2}-\d{2}T\d{2}$/;
+
+/** Body of `POST /pipelines/{id}/backfills`. */
+export class CreateBackfillDto {
+  @ApiProperty({ example: '2026-01-05T06', description: 'First local hour (YYYY-MM-DDTHH), inclusive.' })
+  @IsString()
+  @Matches(HOUR, { message: 'from must be a local hour YYYY-MM-DDTHH' })
+  from!: string;
+
+  @ApiProperty({ example: '2026-12-31T17', description: 'Last local hour (YYYY-MM-DDTHH), inclusive.' })
+  @IsString()
+  @Matches(HOUR, { message: 'to must be a local hour YYYY-MM-DDTHH' })
+  to!: string;
+
+  @ApiPropertyOptional({ example: ['M01', 'M07'], description: 'Only these machines (default: all of the pipeline).' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { each: true, message: 'machines must be machine ids like M07' })
+  machines?: string[];
+
+  @ApiPropertyOptional({ default: 4, minimum: 1, maximum: MAX_CONCURRENCY })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CONCURRENCY)
+  maxConcurrency?: number;
+
+  @ApiPropertyOptional({ enum: ['all', 'missing', 'failed', 'dry-run'], default: 'all', description: 'dry-run = list what `all` would run.' })
+  @IsOptional()
+  @IsIn(['all', 'missing', 'failed', 'dry-run'])
+  mode?: 'all' | 'missing' | 'failed' | 'dry-run';
+
+  @ApiPropertyOptional({ default: false, description: 'List what the mode would run, run nothing.' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+}
+
+/** Body of `POST /backfills/{id}/concurrency`. */
+export class SetConcurrencyDto {
+  @ApiProperty({ example: 8, minimum: 1, maximum: MAX_CONCURRENCY })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CONCURRENCY)
+  maxConcurrency!: number;
+}
