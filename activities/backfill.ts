@@ -1,9 +1,12 @@
 import type pg from 'pg';
+import { parsePartitionKey } from '../workflows/partitions.js';
+import type { ObjectStore } from './storage/object-store.js';
 import type { BackfillActivities } from '../workflows/backfill.workflow.js';
 
 /** What the backfill activities need. */
 export interface BackfillDeps {
   warehouse: pg.Pool;
+  landing: ObjectStore;
 }
 
 /** Creates the backfill's activities. */
@@ -11,9 +14,23 @@ export function createBackfillActivities(deps: BackfillDeps): BackfillActivities
   return {
     /**
      * Selects from a page of partitions: `missing` keeps those whose first dataset publishes nothing yet; `failed`
-     * keeps those whose latest run failed. Read-only, so retries are harmless.
+     * keeps those whose latest run failed; `landed` keeps those with a landed file (seen by the sensor, or under the
+     * contract's file name). Read-only, so retries are harmless.
      */
     async selectPartitions({ spec, partitions, mode }) {
+      if (mode === 'landed') {
+        const seen = await deps.warehouse.query<{ partition_key: string }>(
+          "SELECT DISTINCT partition_key FROM ops.landed_files WHERE pipeline = $1 AND partition_key = ANY($2) AND state IN ('complete', 'dispatched')",
+          [spec.id, partitions],
+        );
+        const landed = new Set(seen.rows.map((r) => r.partition_key));
+        for (const p of partitions.filter((x) => !landed.has(x))) {
+          const k = parsePartitionKey(p)!;
+          const name = `${k.entity}_${k.hourKey.replace(/-/g, '')}.txt`;
+          if (await deps.landing.head(spec.source.prefix ? `${spec.source.prefix}/${name}` : name)) landed.add(p);
+        }
+        return partitions.filter((p) => landed.has(p));
+      }
       if (mode === 'missing') {
         const res = await deps.warehouse.query<{ partition_key: string }>(
           'SELECT partition_key FROM ops.partition_state WHERE dataset = $1 AND partition_key = ANY($2)',

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BackfillActivities } from '../workflows/backfill.workflow.js';
 import type { SensorActivities } from '../workflows/landing-sensor.workflow.js';
+import type { ScheduledActivities } from '../workflows/scheduled.workflow.js';
 import type { PipelineActivities } from '../workflows/steps.js';
 import { createBackfillActivities } from './backfill.js';
 import { Catalog } from './catalog.js';
@@ -10,6 +11,7 @@ import { createLoad } from './load.js';
 import { createSensorActivities } from './sensor.js';
 import { createServe } from './serve.js';
 import { createStage } from './stage.js';
+import { createSweepActivities } from './sweep.js';
 import { createTransform } from './transform.js';
 import type { ObjectStore } from './storage/object-store.js';
 
@@ -20,6 +22,9 @@ export interface ActivityDeps {
   lake: ObjectStore;
   landing: ObjectStore;
 }
+
+/** Every activity the worker registers. */
+export type AllActivities = PipelineActivities & SensorActivities & BackfillActivities & ScheduledActivities;
 
 /** Wraps an activity so a data fault leaves it as a non-retryable ApplicationFailure with its stable type. */
 function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
@@ -33,9 +38,9 @@ function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promis
 }
 
 /** All activities of Fábrica, bound to their dependencies. */
-export function createActivities(deps: ActivityDeps): PipelineActivities & SensorActivities & BackfillActivities {
+export function createActivities(deps: ActivityDeps): AllActivities {
   const catalog = new Catalog(deps.warehouse);
-  const activities: PipelineActivities & SensorActivities & BackfillActivities = {
+  const activities: AllActivities = {
     recordRunStarted: ({ ctx }) => catalog.runStarted(ctx),
     recordRunFinished: ({ ctx, outcome }) => catalog.runFinished(ctx, outcome),
     ingestPartition: createIngest(deps),
@@ -45,6 +50,7 @@ export function createActivities(deps: ActivityDeps): PipelineActivities & Senso
     servePartition: createServe(deps),
     ...createSensorActivities(deps),
     ...createBackfillActivities(deps),
+    ...createSweepActivities(deps),
   };
   const wrapped = Object.entries(activities).map(([name, fn]) => [
     name,

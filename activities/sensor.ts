@@ -22,11 +22,12 @@ async function partitionOf(landing: ObjectStore, key: string): Promise<string | 
   return m ? partitionKey(m[1]!, m[2]!) : undefined;
 }
 
-type FileState = 'waiting' | 'complete' | 'dispatched' | 'rejected';
+/** States of a landed file version in `ops.landed_files`. */
+export type FileState = 'waiting' | 'complete' | 'dispatched' | 'rejected';
 
-/** Decides the state of a landed object version not classified as complete yet. */
-async function classify(
-  deps: SensorDeps,
+/** Decides the state of a landed object version: waiting (no trailer yet), rejected (no header) or complete. */
+export async function classify(
+  deps: Pick<SensorDeps, 'landing'>,
   o: ObjectInfo,
 ): Promise<{ state: FileState; partition?: string; detail?: string }> {
   const tail = await deps.landing.getRange(o.key, Math.max(0, o.size - 256), o.size);

@@ -43,6 +43,8 @@ export interface FabricaConfig {
   };
   /** The landing sensors the worker keeps running. */
   sensor: { enabled: boolean; intervalSeconds: number };
+  /** Whether the worker creates/updates the pipelines' Temporal Schedules at start. */
+  schedules: boolean;
   /** Demo pace: seconds between two landed hours (0 lands only the first day). */
   demoHourSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -209,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       enabled: bool(env, 'FABRICA_SENSOR', true),
       intervalSeconds: positive(env, 'FABRICA_SENSOR_INTERVAL_SECONDS', 5),
     },
+    schedules: bool(env, 'FABRICA_SCHEDULES', true),
     demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
     logLevel,
   };

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createDependencies } from './dependencies.js';
 import { createWorker } from './run-worker.js';
 import { log } from './log.js';
+import { syncSchedules } from './schedules.js';
 import { ensureSensors } from './sensors.js';
 
 /** The worker process: validate config, migrate, poll until SIGINT/SIGTERM, then drain and exit. */
@@ -17,11 +18,15 @@ async function main(): Promise<void> {
   await Promise.all([deps.lake.check(), deps.landing.check()]);
   const { worker, connection } = await createWorker({ ...config.temporal, deps });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
-  if (config.sensor.enabled) {
-    const client = await Connection.connect({ address: config.temporal.address });
-    const ids = await ensureSensors(client, { ...config.temporal, intervalSeconds: config.sensor.intervalSeconds });
+  const client = await Connection.connect({ address: config.temporal.address });
+  try {
+    if (config.sensor.enabled) {
+      const ids = await ensureSensors(client, { ...config.temporal, intervalSeconds: config.sensor.intervalSeconds });
+      log.info('landing sensors running', { workflows: ids });
+    }
+    if (config.schedules) log.info('schedules in sync', { schedules: await syncSchedules(client, config.temporal) });
+  } finally {
     await client.close();
-    log.info('landing sensors running', { workflows: ids });
   }
   log.info('worker polling', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address });
   try {

@@ -1,8 +1,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PipelineSpec } from './spec.js';
 
-/** Which partitions of the range a backfill runs. */
-export type BackfillMode = 'all' | 'missing' | 'failed';
+/**
+ * Which partitions of the range a backfill runs: all; those with nothing published (`missing`); those whose latest
+ * run failed (`failed`); those with a landed file in the landing area (`landed`, used by the hourly schedule).
+ */
+export type BackfillMode = 'all' | 'missing' | 'failed' | 'landed';
 
 /** Input of `backfillWorkflow`. */
 export interface BackfillInput {
@@ -13,6 +16,8 @@ export interface BackfillInput {
   to: string;
   /** Narrow the other dimension (machines); all of the spec's when absent. */
   entities?: string[];
+  /** Run exactly these partitions instead of the range's (the sweep's findings). */
+  partitions?: string[];
   mode: BackfillMode;
   /** List what would run, run nothing. */
   dryRun?: boolean;

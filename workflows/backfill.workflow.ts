@@ -59,7 +59,7 @@ function initialState(input: BackfillInput): BackfillState {
  */
 export async function backfillWorkflow(input: BackfillInput): Promise<BackfillProgress> {
   const state = input.state ?? initialState(input);
-  const all = partitionsInRange(input.spec.partitioning, input.from, input.to, input.entities);
+  const all = input.partitions ?? partitionsInRange(input.spec.partitioning, input.from, input.to, input.entities);
   const inflight = new Set<string>();
   const progress = (): BackfillProgress => describe(input, state, all.length, inflight.size);
   setHandler(backfillProgressQuery, progress);

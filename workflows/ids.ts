@@ -10,3 +10,13 @@ export function runWorkflowId(pipeline: string, partition: string): string {
 export function sensorWorkflowId(pipeline: string): string {
   return `sensor:${pipeline}`;
 }
+
+/** Schedule id of a pipeline's hourly batch. */
+export function hourlyScheduleId(pipeline: string): string {
+  return `hourly:${pipeline}`;
+}
+
+/** Schedule id of a pipeline's nightly sweep. */
+export function sweepScheduleId(pipeline: string): string {
+  return `sweep:${pipeline}`;
+}

@@ -2,3 +2,4 @@
 export { pipelineRunWorkflow, progressQuery } from './pipeline-run.workflow.js';
 export { landingSensorWorkflow } from './landing-sensor.workflow.js';
 export { backfillWorkflow } from './backfill.workflow.js';
+export { scheduledBatchWorkflow, sweepWorkflow } from './scheduled.workflow.js';

@@ -8,3 +8,5 @@ export const PARTITION = defineSearchAttributeKey('Partition', SearchAttributeTy
 export const RUN_KIND = defineSearchAttributeKey('RunKind', SearchAttributeType.KEYWORD);
 /** Where the run is: `Running`, `Succeeded`, `Unchanged`, or `Failed:<FailureType>`. */
 export const PIPELINE_STATUS = defineSearchAttributeKey('PipelineStatus', SearchAttributeType.KEYWORD);
+/** Set by Temporal on workflows a Schedule starts: the time the action was scheduled for. */
+export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -20,6 +20,8 @@ export interface PipelineSpec {
   serve: ServeOutput[];
   /** Freshness service level. */
   freshness: { maxStalenessMinutes: number };
+  /** Temporal Schedules created for the pipeline at worker start-up (absent: none). */
+  schedule?: ScheduleSpec;
   /** Quality and processing rules. */
   quality: QualityRules;
 }
@@ -61,6 +63,25 @@ export interface QualityRules {
   maxBadRowRatio: number;
   /** Tolerance, in minutes, for item timestamps outside the file's hour. */
   timestampToleranceMinutes: number;
+}
+
+/**
+ * When the pipeline runs by itself: an hourly batch a few minutes past each expected hour (it processes the hour
+ * before its scheduled time), and a nightly sweep that catches late or changed files and missing hours.
+ */
+export interface ScheduleSpec {
+  /** IANA time zone the calendar is read in. */
+  timeZone: string;
+  /** Local hours (0-23) at which the hourly batch fires, at `minute` past, on `daysOfWeek`. */
+  hours: number[];
+  minute: number;
+  daysOfWeek: ('MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY' | 'SUNDAY')[];
+  /** Local time of the nightly sweep, every day. */
+  sweep: { hour: number; minute: number; lookbackDays: number };
+  /** What to do when a batch fires while the previous one still runs. */
+  overlap: 'SKIP' | 'BUFFER_ONE' | 'ALLOW_ALL';
+  /** How far back missed firings (e.g. the server was down) are caught up. */
+  catchupWindow: string;
 }
 
 /** A serving output. */
@@ -108,6 +129,13 @@ export function specProblems(spec: PipelineSpec): string[] {
   p(spec.quality.timestampToleranceMinutes >= 0, 'quality.timestampToleranceMinutes >= 0');
   p(spec.load.datasets.length > 0, 'load.datasets must not be empty');
   p(spec.freshness.maxStalenessMinutes > 0, 'freshness.maxStalenessMinutes > 0');
+  if (spec.schedule) {
+    const s = spec.schedule;
+    p(s.hours.length > 0 && s.hours.every((h) => Number.isInteger(h) && h >= 0 && h <= 23), 'schedule.hours 0-23');
+    p(Number.isInteger(s.minute) && s.minute >= 0 && s.minute <= 59, 'schedule.minute 0-59');
+    p(s.sweep.hour >= 0 && s.sweep.hour <= 23 && s.sweep.minute >= 0 && s.sweep.minute <= 59, 'schedule.sweep time');
+    p(s.sweep.lookbackDays >= 1, 'schedule.sweep.lookbackDays >= 1');
+  }
   return problems;
 }
 

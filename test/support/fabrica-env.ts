@@ -100,6 +100,7 @@ export async function createTestEnv(name: string): Promise<FabricaTestEnv> {
         FABRICA_LANDING: landingDir,
         FABRICA_HOME: dir,
         FABRICA_SENSOR: 'false',
+        FABRICA_SCHEDULES: 'false',
         FABRICA_DEMO: 'false',
       };
     },

@@ -24,5 +24,15 @@ export const factoryMachineSignals: PipelineSpec = {
   load: { datasets: ['production_events', 'quarantined_rows', 'inventory_movements', 'machine_yield_hourly'] },
   serve: [{ kind: 'inventory-db' }],
   freshness: { maxStalenessMinutes: 120 },
+  // Files of hour H are complete at H+1:00; the batch fires at H+1:07 for the 12 working hours, Monday to Friday.
+  schedule: {
+    timeZone: 'America/Sao_Paulo',
+    hours: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18],
+    minute: 7,
+    daysOfWeek: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY'],
+    sweep: { hour: 22, minute: 30, lookbackDays: 7 },
+    overlap: 'BUFFER_ONE',
+    catchupWindow: '1 day',
+  },
   quality: { maxBadRowRatio: 0.01, timestampToleranceMinutes: 5 },
 };

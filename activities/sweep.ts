@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { hourStartIso, partitionsInRange, hourKeyOf } from '../workflows/partitions.js';
+import type { ScheduledActivities } from '../workflows/scheduled.workflow.js';
+import type { PipelineSpec } from '../workflows/spec.js';
+import { heartbeat } from './activity-context.js';
+import { Catalog } from './catalog.js';
+import { classify } from './sensor.js';
+import type { ObjectInfo, ObjectStore } from './storage/object-store.js';
+
+/** What the sweep needs. */
+export interface SweepDeps {
+  warehouse: pg.Pool;
+  landing: ObjectStore;
+}
+
+interface LandedVersion {
+  key: string;
+  partition: string;
+  sha256: string;
+  completedAt: Date;
+}
+
+async function sha256Of(store: ObjectStore, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await store.get(key)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every complete landed file version with its partition and content hash (hashing only versions never seen). */
+async function landedVersions(deps: SweepDeps, spec: PipelineSpec): Promise<LandedVersion[]> {
+  const known = await deps.warehouse.query<{ object_key: string; etag: string; partition_key: string | null; content_sha256: string | null; completed_at: Date | null }>(
+    "SELECT object_key, etag, partition_key, content_sha256, completed_at FROM ops.landed_files WHERE pipeline = $1 AND state IN ('complete', 'dispatched')",
+    [spec.id],
+  );
+  const memo = new Map(known.rows.map((r) => [`${r.object_key}\u0000${r.etag}`, r]));
+  const pattern = new RegExp(spec.source.fileNamePattern);
+  const prefix = spec.source.prefix ? `${spec.source.prefix.replace(/\/$/, '')}/` : '';
+  const out: LandedVersion[] = [];
+  for await (const o of deps.landing.list(prefix)) {
+    if (!pattern.test(o.key.slice(prefix.length))) continue;
+    heartbeat({ key: o.key });
+    const row = memo.get(`${o.key}\u0000${o.etag}`);
+    if (row?.partition_key && row.content_sha256) {
+      out.push({ key: o.key, partition: row.partition_key, sha256: row.content_sha256, completedAt: row.completed_at ?? new Date(0) });
+      continue;
+    }
+    const version = await examine(deps, spec, o);
+    if (version) out.push(version);
+  }
+  return out;
+}
+
+async function examine(deps: SweepDeps, spec: PipelineSpec, o: ObjectInfo): Promise<LandedVersion | undefined> {
+  const c = await classify(deps, o);
+  const sha = c.state === 'complete' ? await sha256Of(deps.landing, o.key) : null;
+  const res = await deps.warehouse.query<{ completed_at: Date | null }>(
+    `INSERT INTO ops.landed_files (pipeline, object_key, etag, size, partition_key, state, detail, completed_at, content_sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'complete' THEN now() END, $8)
+     ON CONFLICT (pipeline, object_key, etag) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256,
+       partition_key = EXCLUDED.partition_key, completed_at = COALESCE(ops.landed_files.completed_at, EXCLUDED.completed_at)
+     RETURNING completed_at`,
+    [spec.id, o.key, o.etag, o.size, c.partition ?? null, c.state, c.detail ?? null, sha],
+  );
+  if (c.state !== 'complete' || !sha) return undefined;
+  return { key: o.key, partition: c.partition!, sha256: sha, completedAt: res.rows[0]?.completed_at ?? new Date() };
+}
+
+/** Creates the scheduled workflows' activities. */
+export function createSweepActivities(deps: SweepDeps): ScheduledActivities {
+  return {
+    /**
+     * The partitions whose newest complete landed file (by completion time) holds other content than what is
+     * published — new, late or changed files. Read-mostly: it only records what it learned about landed files.
+     */
+    async sweepLanding({ spec }) {
+      const newest = new Map<string, LandedVersion>();
+      for (const v of await landedVersions(deps, spec)) {
+        const seen = newest.get(v.partition);
+        if (!seen || v.completedAt > seen.completedAt) newest.set(v.partition, v);
+      }
+      const published = await deps.warehouse.query<{ partition_key: string; content_sha256: string }>(
+        'SELECT partition_key, content_sha256 FROM ops.partition_state WHERE dataset = $1 AND partition_key = ANY($2)',
+        [spec.load.datasets[0], [...newest.keys()]],
+      );
+      const current = new Map(published.rows.map((r) => [r.partition_key, r.content_sha256]));
+      return [...newest.values()].filter((v) => current.get(v.partition) !== v.sha256).map((v) => v.partition).sort();
+    },
+
+    /**
+     * Freshness: every partition the calendar expected in the last `lookbackDays` whose hour ended more than the SLA
+     * before `nowMs`, with nothing published and no complete landed file, gets one `freshness` alert (deduplicated).
+     */
+    async checkFreshness({ spec, nowMs, lookbackDays }) {
+      const offsetHours = Number(spec.partitioning.utcOffset.slice(0, 3));
+      const nowLocalHour = Math.floor(nowMs / 3_600_000) + offsetHours;
+      const slaHours = Math.ceil(spec.freshness.maxStalenessMinutes / 60);
+      const to = hourKeyOf(nowLocalHour - 1 - slaHours);
+      const from = hourKeyOf(nowLocalHour - lookbackDays * 24);
+      const expected = partitionsInRange(spec.partitioning, from, to);
+      if (expected.length === 0) return { stale: [] };
+      const have = await deps.warehouse.query<{ partition_key: string }>(
+        `SELECT partition_key FROM ops.partition_state WHERE dataset = $1 AND partition_key = ANY($2)
+         UNION SELECT partition_key FROM ops.landed_files WHERE pipeline = $3 AND state IN ('complete', 'dispatched') AND partition_key = ANY($2)`,
+        [spec.load.datasets[0], expected, spec.id],
+      );
+      const present = new Set(have.rows.map((r) => r.partition_key));
+      const stale = expected.filter((p) => !present.has(p));
+      const catalog = new Catalog(deps.warehouse);
+      for (const partition of stale) {
+        const [machine, hourKey] = partition.split('@') as [string, string];
+        await catalog.alert({
+          dedupKey: `freshness:${spec.id}:${partition}`,
+          kind: 'freshness',
+          severity: 'warning',
+          pipeline: spec.id,
+          partition,
+          message: `${spec.id} ${partition}: no complete file for ${machine} at ${hourStartIso(hourKey, spec.partitioning.utcOffset)} more than ${spec.freshness.maxStalenessMinutes} min after the hour (machine offline, or file missing or truncated)`,
+          details: { machine, hourKey },
+        });
+      }
+      return { stale };
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Connection, type ScheduleOptions } from '@temporalio/client';
+import { hourlyScheduleId, sweepScheduleId } from '../workflows/ids.js';
+import { PIPELINES } from '../workflows/pipelines/index.js';
+import { scheduledBatchWorkflow, sweepWorkflow } from '../workflows/scheduled.workflow.js';
+import { PIPELINE, RUN_KIND } from '../workflows/search-attributes.js';
+import type { PipelineSpec, ScheduleSpec } from '../workflows/spec.js';
+
+const OVERLAP: Record<ScheduleSpec['overlap'], ScheduleOverlapPolicy> = {
+  SKIP: ScheduleOverlapPolicy.SKIP,
+  BUFFER_ONE: ScheduleOverlapPolicy.BUFFER_ONE,
+  ALLOW_ALL: ScheduleOverlapPolicy.ALLOW_ALL,
+};
+
+/** The two Temporal Schedules of a pipeline: its hourly batch and its nightly sweep. */
+export function schedulesOf(spec: PipelineSpec, taskQueue: string): ScheduleOptions[] {
+  const s = spec.schedule;
+  if (!s) return [];
+  const common = {
+    policies: { overlap: OVERLAP[s.overlap], catchupWindow: s.catchupWindow },
+  };
+  const attrs = (kind: string) => [
+    { key: PIPELINE, value: spec.id },
+    { key: RUN_KIND, value: kind },
+  ];
+  return [
+    {
+      scheduleId: hourlyScheduleId(spec.id),
+      spec: { calendars: [{ hour: s.hours, minute: s.minute, dayOfWeek: s.daysOfWeek }], timezone: s.timeZone },
+      action: { type: 'startWorkflow', workflowType: scheduledBatchWorkflow, args: [{ spec }], taskQueue, workflowId: `scheduled:${spec.id}`, typedSearchAttributes: attrs('schedule') },
+      ...common,
+    },
+    {
+      scheduleId: sweepScheduleId(spec.id),
+      spec: { calendars: [{ hour: s.sweep.hour, minute: s.sweep.minute }], timezone: s.timeZone },
+      action: { type: 'startWorkflow', workflowType: sweepWorkflow, args: [{ spec }], taskQueue, workflowId: `sweep:${spec.id}`, typedSearchAttributes: attrs('sweep') },
+      ...common,
+    },
+  ];
+}
+
+/**
+ * Creates each pipeline's schedules, or updates them to match the spec (idempotent, run at every worker start).
+ * An update keeps the schedule's paused state: pausing is an operator's decision, not the spec's.
+ */
+export async function syncSchedules(connection: Connection, o: { namespace: string; taskQueue: string }, pipelines = PIPELINES): Promise<string[]> {
+  const client = new Client({ connection, namespace: o.namespace });
+  const ids: string[] = [];
+  for (const options of pipelines.flatMap((p) => schedulesOf(p, o.taskQueue))) {
+    try {
+      await client.schedule.create(options);
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: { ...previous.policies, ...options.policies },
+      }));
+    }
+    ids.push(options.scheduleId);
+  }
+  return ids;
+}
