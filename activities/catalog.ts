@@ -53,6 +53,13 @@ export class Catalog {
         outcome.sha256 ?? null,
       ],
     );
+    if (outcome.status === 'succeeded') {
+      // Data arrived: a freshness alert about this partition no longer holds.
+      await this.db.query(
+        "UPDATE ops.alerts SET resolved_at = now() WHERE kind = 'freshness' AND pipeline = $1 AND partition_key = $2 AND resolved_at IS NULL",
+        [ctx.pipeline, ctx.partition],
+      );
+    }
     if (outcome.status === 'failed') {
       await this.alert({
         dedupKey: `run_failed:${ctx.runId}`,

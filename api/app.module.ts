@@ -9,6 +9,7 @@ import { LakeModule } from './lake/lake.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PipelinesModule } from './pipelines/pipelines.module.js';
 import { RunsModule } from './runs/runs.module.js';
+import { SchedulesModule } from './schedules/schedules.module.js';
 import { TemporalModule } from './temporal/temporal.module.js';
 
 /** The Fábrica API. */
@@ -25,6 +26,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     DatasetsModule,
     MetricsModule,
     BackfillsModule,
+    SchedulesModule,
   ],
 })
 export class AppModule {}
