@@ -3,54 +3,23 @@
  * landing to marts on real services, against the physical limit measured in the same run: a plain COPY of the same
  * rows into an identical table. Then one ~100 MB file alone, for the worker's peak memory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { createObjectStore } from '../activities/storage/index.js';
 import { generateMachineFiles, writeMachineHourFile } from '../infra/generator/machine-files.js';
-import { migrate } from '../infra/migrate.js';
-import { startEphemeralServices, type EphemeralServices } from '../infra/services/ephemeral.js';
-import { ensureDatabases } from '../infra/services/postgres.js';
+import { startEphemeralServices } from '../infra/services/ephemeral.js';
+import { rmSync } from 'node:fs';
 import { pipelineRunWorkflow } from '../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals as spec } from '../workflows/pipelines/factory-machine-signals.pipeline.js';
 import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from '../workflows/search-attributes.js';
-import { check, cpuSeconds, fmt, machineCpu, peakRssMiB, startWorkerProcess, stopProcess } from './support.js';
+import { check, cpuSeconds, deployment, fmt, machineCpu, peakRssMiB, startWorkerProcess, stopProcess, type Deployment } from './support.js';
 
 const MACHINES = Number(process.env.BENCH_MACHINES ?? 15);
 const SKIP_DAY = process.env.BENCH_SKIP_DAY === '1';
 const ITEMS = Number(process.env.BENCH_ITEMS_PER_FILE ?? 10_000);
 const DAY = '2026-11-16';
-
-interface Deployment {
-  env: NodeJS.ProcessEnv;
-  warehouse: string;
-  dir: string;
-}
-
-async function deployment(s: EphemeralServices, name: string): Promise<Deployment> {
-  const dir = mkdtempSync(path.join(tmpdir(), `fabrica-bench-${name}-`));
-  await ensureDatabases(s.databaseUrl, [`wh_${name}`, `inv_${name}`]);
-  const warehouse = s.databaseUrl.replace(/\/postgres$/, `/wh_${name}`);
-  const inventory = s.databaseUrl.replace(/\/postgres$/, `/inv_${name}`);
-  await migrate(warehouse, 'warehouse');
-  await migrate(inventory, 'inventory');
-  const env = {
-    ...process.env,
-    TEMPORAL_ADDRESS: s.temporal.address,
-    FABRICA_TASK_QUEUE: `bench-${name}`,
-    DATABASE_URL: warehouse,
-    INVENTORY_DATABASE_URL: inventory,
-    FABRICA_LAKE_DIR: path.join(dir, 'lake'),
-    FABRICA_LANDING: path.join(dir, 'landing'),
-    FABRICA_HOME: dir,
-    FABRICA_SENSOR: 'false',
-  };
-  return { env, warehouse, dir };
-}
 
 async function runAll(client: Client, d: Deployment, partitions: string[]): Promise<number> {
   const started = performance.now();

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { migrate } from '../infra/migrate.js';
+import type { EphemeralServices } from '../infra/services/ephemeral.js';
+import { ensureDatabases } from '../infra/services/postgres.js';
 import path from 'node:path';
 import { projectRoot } from '../infra/paths.js';
 import { WORKER_NODE_FLAGS } from '../worker/node-flags.js';
@@ -68,4 +72,40 @@ export function machineCpu(): { busy: number; total: number } {
   const idle = f[3]! + f[4]!;
   const total = f.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
+}
+
+/** An isolated deployment inside the benchmark's services: own databases, lake, landing and task queue. */
+export interface Deployment {
+  env: NodeJS.ProcessEnv;
+  warehouse: string;
+  dir: string;
+}
+
+/** Creates (and migrates) a deployment named `name`. */
+export async function deployment(s: EphemeralServices, name: string, landing?: string): Promise<Deployment> {
+  const dir = mkdtempSync(path.join(tmpdir(), `fabrica-bench-${name}-`));
+  await ensureDatabases(s.databaseUrl, [`wh_${name}`, `inv_${name}`]);
+  const warehouse = s.databaseUrl.replace(/\/postgres$/, `/wh_${name}`);
+  const inventory = s.databaseUrl.replace(/\/postgres$/, `/inv_${name}`);
+  await migrate(warehouse, 'warehouse');
+  await migrate(inventory, 'inventory');
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: s.temporal.address,
+    FABRICA_TASK_QUEUE: `bench-${name}`,
+    DATABASE_URL: warehouse,
+    INVENTORY_DATABASE_URL: inventory,
+    FABRICA_LAKE_DIR: path.join(dir, 'lake'),
+    FABRICA_LANDING: landing ?? path.join(dir, 'landing'),
+    FABRICA_HOME: dir,
+    FABRICA_SENSOR: 'false',
+  };
+  return { env, warehouse, dir };
+}
+
+
+/** Resident set size (VmRSS) of a live process, in MiB. */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
