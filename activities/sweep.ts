@@ -29,7 +29,13 @@ async function sha256Of(store: ObjectStore, key: string): Promise<string> {
 
 /** Every complete landed file version with its partition and content hash (hashing only versions never seen). */
 async function landedVersions(deps: SweepDeps, spec: PipelineSpec): Promise<LandedVersion[]> {
-  const known = await deps.warehouse.query<{ object_key: string; etag: string; partition_key: string | null; content_sha256: string | null; completed_at: Date | null }>(
+  const known = await deps.warehouse.query<{
+    object_key: string;
+    etag: string;
+    partition_key: string | null;
+    content_sha256: string | null;
+    completed_at: Date | null;
+  }>(
     "SELECT object_key, etag, partition_key, content_sha256, completed_at FROM ops.landed_files WHERE pipeline = $1 AND state IN ('complete', 'dispatched')",
     [spec.id],
   );
@@ -42,7 +48,12 @@ async function landedVersions(deps: SweepDeps, spec: PipelineSpec): Promise<Land
     heartbeat({ key: o.key });
     const row = memo.get(`${o.key}\u0000${o.etag}`);
     if (row?.partition_key && row.content_sha256) {
-      out.push({ key: o.key, partition: row.partition_key, sha256: row.content_sha256, completedAt: row.completed_at ?? new Date(0) });
+      out.push({
+        key: o.key,
+        partition: row.partition_key,
+        sha256: row.content_sha256,
+        completedAt: row.completed_at ?? new Date(0),
+      });
       continue;
     }
     const version = await examine(deps, spec, o);
@@ -84,7 +95,10 @@ export function createSweepActivities(deps: SweepDeps): ScheduledActivities {
         [spec.load.datasets[0], [...newest.keys()]],
       );
       const current = new Map(published.rows.map((r) => [r.partition_key, r.content_sha256]));
-      return [...newest.values()].filter((v) => current.get(v.partition) !== v.sha256).map((v) => v.partition).sort();
+      return [...newest.values()]
+        .filter((v) => current.get(v.partition) !== v.sha256)
+        .map((v) => v.partition)
+        .sort();
     },
 
     /**

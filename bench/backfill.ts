@@ -14,7 +14,16 @@ import { startEphemeralServices } from '../infra/services/ephemeral.js';
 import { backfillWorkflow } from '../workflows/backfill.workflow.js';
 import { pipelineRunWorkflow } from '../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals as spec } from '../workflows/pipelines/factory-machine-signals.pipeline.js';
-import { check, deployment, fmt, peakRssMiB, rssMiB, startWorkerProcess, stopProcess, type Deployment } from './support.js';
+import {
+  check,
+  deployment,
+  fmt,
+  peakRssMiB,
+  rssMiB,
+  startWorkerProcess,
+  stopProcess,
+  type Deployment,
+} from './support.js';
 
 const DAYS = Number(process.env.BENCH_DAYS ?? 22);
 const MACHINES = Number(process.env.BENCH_MACHINES ?? 15);
@@ -48,20 +57,39 @@ async function busySeconds(d: Deployment): Promise<number> {
   return Number(res.rows[0]!.s);
 }
 
-async function backfillAt(client: Client, d: Deployment, concurrency: number, to: string, total: number): Promise<Result> {
+async function backfillAt(
+  client: Client,
+  d: Deployment,
+  concurrency: number,
+  to: string,
+  total: number,
+): Promise<Result> {
   const worker = await startWorkerProcess(d.env);
   const started = performance.now();
   const handle = await client.workflow.start(backfillWorkflow, {
     workflowId: `bench-backfill-${concurrency}`,
     taskQueue: d.env.FABRICA_TASK_QUEUE!,
-    args: [{ backfillId: `bench-${concurrency}`, spec, from: `${FROM}T06`, to: `${to}T17`, entities: spec.partitioning.entities.slice(0, MACHINES), mode: 'all', maxConcurrency: concurrency }],
+    args: [
+      {
+        backfillId: `bench-${concurrency}`,
+        spec,
+        from: `${FROM}T06`,
+        to: `${to}T17`,
+        entities: spec.partitioning.entities.slice(0, MACHINES),
+        mode: 'all',
+        maxConcurrency: concurrency,
+      },
+    ],
   });
   let rssHalf = NaN;
   const sampler = setInterval(() => {
-    void handle.query('backfillProgress').then((p) => {
-      const done = (p as { done: number }).done;
-      if (Number.isNaN(rssHalf) && done >= total / 2) rssHalf = rssMiB(worker.pid!);
-    }, () => undefined);
+    void handle.query('backfillProgress').then(
+      (p) => {
+        const done = (p as { done: number }).done;
+        if (Number.isNaN(rssHalf) && done >= total / 2) rssHalf = rssMiB(worker.pid!);
+      },
+      () => undefined,
+    );
   }, 1000);
   const result = await handle.result();
   clearInterval(sampler);
@@ -69,7 +97,8 @@ async function backfillAt(client: Client, d: Deployment, concurrency: number, to
   const rssEnd = rssMiB(worker.pid!);
   const peak = peakRssMiB(worker.pid!);
   await stopProcess(worker);
-  if (result.failed > 0) throw new Error(`backfill at ${concurrency} had ${result.failed} failures: ${JSON.stringify(result.failures[0])}`);
+  if (result.failed > 0)
+    throw new Error(`backfill at ${concurrency} had ${result.failed} failures: ${JSON.stringify(result.failures[0])}`);
   return { concurrency, seconds, partitions: result.done, busySeconds: await busySeconds(d), rssHalf, rssEnd, peak };
 }
 
@@ -82,8 +111,18 @@ async function main(): Promise<void> {
   let ok = true;
   try {
     const to = lastDay(FROM, DAYS);
-    console.log(`generating ${MACHINES} machines × ${DAYS} working days × 12 hours × ~${fmt(ITEMS)} items (${FROM}..${to})…`);
-    const truth = await generateMachineFiles({ outDir: landing, from: FROM, to, machines: MACHINES, seed: 77, itemsPerFile: ITEMS, defects: 'none' });
+    console.log(
+      `generating ${MACHINES} machines × ${DAYS} working days × 12 hours × ~${fmt(ITEMS)} items (${FROM}..${to})…`,
+    );
+    const truth = await generateMachineFiles({
+      outDir: landing,
+      from: FROM,
+      to,
+      machines: MACHINES,
+      seed: 77,
+      itemsPerFile: ITEMS,
+      defects: 'none',
+    });
     const mb = truth.files.reduce((a, f) => a + f.bytes, 0) / 2 ** 20;
     const total = Object.keys(truth.partitions).length;
     console.log(`${fmt(total)} partitions, ${fmt(mb, 1)} MB, ${fmt(truth.totals.eventsLoaded)} rows`);
@@ -92,7 +131,11 @@ async function main(): Promise<void> {
     deployments.push(single);
     const w = await startWorkerProcess(single.env);
     const t0 = performance.now();
-    await client.workflow.execute(pipelineRunWorkflow, { workflowId: 'bench-single', taskQueue: single.env.FABRICA_TASK_QUEUE!, args: [{ spec, partition: Object.keys(truth.partitions)[0]!, runKind: 'manual' }] });
+    await client.workflow.execute(pipelineRunWorkflow, {
+      workflowId: 'bench-single',
+      taskQueue: single.env.FABRICA_TASK_QUEUE!,
+      args: [{ spec, partition: Object.keys(truth.partitions)[0]!, runKind: 'manual' }],
+    });
     const singleSeconds = (performance.now() - t0) / 1000;
     await stopProcess(w);
     console.log(`single partition alone: ${fmt(singleSeconds, 2)} s → ${fmt(60 / singleSeconds, 1)} partitions/min\n`);
@@ -114,10 +157,26 @@ async function main(): Promise<void> {
     const best = results.reduce((a, b) => (b.partitions / b.seconds > a.partitions / a.seconds ? b : a));
     const overhead = ((c1.seconds - c1.busySeconds) / c1.seconds) * 100;
     console.log(`\nat concurrency 1, ${fmt(c1.busySeconds, 1)} s of ${fmt(c1.seconds, 1)} s were inside activities`);
-    ok = check('best concurrency throughput / concurrency 1', best.partitions / best.seconds / (c1.partitions / c1.seconds), '>=', 1.5, '×') && ok;
-    console.log(`concurrency 1 runs at ${fmt((c1.partitions / c1.seconds) * singleSeconds, 2)}× the single partition's rate`);
+    ok =
+      check(
+        'best concurrency throughput / concurrency 1',
+        best.partitions / best.seconds / (c1.partitions / c1.seconds),
+        '>=',
+        1.5,
+        '×',
+      ) && ok;
+    console.log(
+      `concurrency 1 runs at ${fmt((c1.partitions / c1.seconds) * singleSeconds, 2)}× the single partition's rate`,
+    );
     ok = check('orchestration overhead at concurrency 1 (wall time outside activities)', overhead, '<=', 5, ' %') && ok;
-    ok = check('worker RSS growth from half to end of the range (concurrency 4)', c4.rssEnd / c4.rssHalf, '<=', 1.2, '×') && ok;
+    ok =
+      check(
+        'worker RSS growth from half to end of the range (concurrency 4)',
+        c4.rssEnd / c4.rssHalf,
+        '<=',
+        1.2,
+        '×',
+      ) && ok;
   } finally {
     rmSync(landing, { recursive: true, force: true });
     for (const d of deployments) rmSync(d.dir, { recursive: true, force: true });

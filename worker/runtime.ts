@@ -9,7 +9,8 @@ function fields(meta: LogEntry['meta']): Record<string, unknown> {
     if (k === 'taskToken') continue;
     // Errors from the workflow sandbox come from another realm: recognise them by shape, not by instanceof.
     const e = v as { message?: unknown; name?: unknown; type?: unknown } | null;
-    if (typeof e === 'object' && e !== null && typeof e.message === 'string') out[k] = { type: e.type ?? e.name, message: e.message };
+    if (typeof e === 'object' && e !== null && typeof e.message === 'string')
+      out[k] = { type: e.type ?? e.name, message: e.message };
     else if (typeof v !== 'function') out[k] = v;
   }
   return out;

@@ -1,4 +1,10 @@
-import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Connection, type ScheduleOptions } from '@temporalio/client';
+import {
+  Client,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Connection,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { hourlyScheduleId, sweepScheduleId } from '../workflows/ids.js';
 import { PIPELINES } from '../workflows/pipelines/index.js';
 import { scheduledBatchWorkflow, sweepWorkflow } from '../workflows/scheduled.workflow.js';
@@ -26,13 +32,27 @@ export function schedulesOf(spec: PipelineSpec, taskQueue: string): ScheduleOpti
     {
       scheduleId: hourlyScheduleId(spec.id),
       spec: { calendars: [{ hour: s.hours, minute: s.minute, dayOfWeek: s.daysOfWeek }], timezone: s.timeZone },
-      action: { type: 'startWorkflow', workflowType: scheduledBatchWorkflow, args: [{ spec }], taskQueue, workflowId: `scheduled:${spec.id}`, typedSearchAttributes: attrs('schedule') },
+      action: {
+        type: 'startWorkflow',
+        workflowType: scheduledBatchWorkflow,
+        args: [{ spec }],
+        taskQueue,
+        workflowId: `scheduled:${spec.id}`,
+        typedSearchAttributes: attrs('schedule'),
+      },
       ...common,
     },
     {
       scheduleId: sweepScheduleId(spec.id),
       spec: { calendars: [{ hour: s.sweep.hour, minute: s.sweep.minute }], timezone: s.timeZone },
-      action: { type: 'startWorkflow', workflowType: sweepWorkflow, args: [{ spec }], taskQueue, workflowId: `sweep:${spec.id}`, typedSearchAttributes: attrs('sweep') },
+      action: {
+        type: 'startWorkflow',
+        workflowType: sweepWorkflow,
+        args: [{ spec }],
+        taskQueue,
+        workflowId: `sweep:${spec.id}`,
+        typedSearchAttributes: attrs('sweep'),
+      },
       ...common,
     },
   ];
@@ -42,7 +62,11 @@ export function schedulesOf(spec: PipelineSpec, taskQueue: string): ScheduleOpti
  * Creates each pipeline's schedules, or updates them to match the spec (idempotent, run at every worker start).
  * An update keeps the schedule's paused state: pausing is an operator's decision, not the spec's.
  */
-export async function syncSchedules(connection: Connection, o: { namespace: string; taskQueue: string }, pipelines = PIPELINES): Promise<string[]> {
+export async function syncSchedules(
+  connection: Connection,
+  o: { namespace: string; taskQueue: string },
+  pipelines = PIPELINES,
+): Promise<string[]> {
   const client = new Client({ connection, namespace: o.namespace });
   const ids: string[] = [];
   for (const options of pipelines.flatMap((p) => schedulesOf(p, o.taskQueue))) {

@@ -34,7 +34,11 @@ import type { PipelineSpec } from './spec.js';
 /** Activities of the backfill. */
 export interface BackfillActivities {
   /** The subset of `partitions` the mode selects (missing: nothing published; failed: latest run failed). */
-  selectPartitions(input: { spec: PipelineSpec; partitions: string[]; mode: Exclude<BackfillMode, 'all'> }): Promise<string[]>;
+  selectPartitions(input: {
+    spec: PipelineSpec;
+    partitions: string[];
+    mode: Exclude<BackfillMode, 'all'>;
+  }): Promise<string[]>;
 }
 
 const { selectPartitions } = proxyActivities<BackfillActivities>(STEP_OPTIONS.catalog);
@@ -45,8 +49,20 @@ const MAX_DRY_RUN_LISTED = 5000;
 
 function initialState(input: BackfillInput): BackfillState {
   return {
-    cursor: 0, done: 0, failed: 0, skipped: 0, rows: 0, bytes: 0, failures: [], startedAtMs: Date.now(),
-    maxConcurrency: input.maxConcurrency, paused: false, cancelled: false, wouldRun: [], wouldRunCount: 0, runs: 1,
+    cursor: 0,
+    done: 0,
+    failed: 0,
+    skipped: 0,
+    rows: 0,
+    bytes: 0,
+    failures: [],
+    startedAtMs: Date.now(),
+    maxConcurrency: input.maxConcurrency,
+    paused: false,
+    cancelled: false,
+    wouldRun: [],
+    wouldRunCount: 0,
+    runs: 1,
   };
 }
 
@@ -68,7 +84,8 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillPr
   setHandler(cancelSignal, () => void (state.cancelled = true));
   setHandler(setMaxConcurrencyUpdate, (n) => (state.maxConcurrency = n), {
     validator: (n) => {
-      if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new Error(`maxConcurrency must be an integer in 1..${MAX_CONCURRENCY}`);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
+        throw new Error(`maxConcurrency must be an integer in 1..${MAX_CONCURRENCY}`);
     },
   });
   if (!input.state) upsertSearchAttributes([{ key: PIPELINE_STATUS, value: 'Running' }]);
@@ -77,7 +94,8 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillPr
   let examined = 0;
   while (state.cursor < all.length && !state.cancelled) {
     const page = all.slice(state.cursor, state.cursor + PAGE);
-    const selected = input.mode === 'all' ? page : await selectPartitions({ spec: input.spec, partitions: page, mode: input.mode });
+    const selected =
+      input.mode === 'all' ? page : await selectPartitions({ spec: input.spec, partitions: page, mode: input.mode });
     state.skipped += page.length - selected.length;
     if (input.dryRun) {
       state.wouldRunCount += selected.length;
@@ -155,7 +173,15 @@ function describe(input: BackfillInput, s: BackfillState, total: number, running
   const rate = finished / minutes;
   const remaining = input.dryRun ? 0 : Math.max(0, total - s.skipped - finished - running);
   const ended = (s.cursor >= total || s.cancelled) && running === 0;
-  const status = ended ? (s.cancelled ? 'cancelled' : 'completed') : s.cancelled ? 'cancelling' : s.paused ? 'paused' : 'running';
+  const status = ended
+    ? s.cancelled
+      ? 'cancelled'
+      : 'completed'
+    : s.cancelled
+      ? 'cancelling'
+      : s.paused
+        ? 'paused'
+        : 'running';
   return {
     backfillId: input.backfillId,
     status,

@@ -57,7 +57,12 @@ export function hourKeyOf(index: number): string {
  * calendar expects, times the given entities (default: all of the partitioning's). Pure and deterministic, so a
  * workflow can recompute it instead of carrying a year's list in its history.
  */
-export function partitionsInRange(partitioning: EntityHourPartitioning, from: string, to: string, entities?: string[]): string[] {
+export function partitionsInRange(
+  partitioning: EntityHourPartitioning,
+  from: string,
+  to: string,
+  entities?: string[],
+): string[] {
   const start = hourIndexOf(from);
   const end = hourIndexOf(to);
   if (start === undefined || end === undefined || end < start) return [];

@@ -76,7 +76,13 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
     // Ingest also records the run's start in the catalog, and serve its success: two activities fewer per run.
     const ingested = await ingest.ingestPartition({ ctx, spec, sourceKey: input.sourceKey, force: input.force });
     if (ingested.alreadyPublished && !input.force) {
-      outcome = { status: 'unchanged', rows: 0, bytes: ingested.bytes, sha256: ingested.sha256, sourceKey: ingested.sourceKey };
+      outcome = {
+        status: 'unchanged',
+        rows: 0,
+        bytes: ingested.bytes,
+        sha256: ingested.sha256,
+        sourceKey: ingested.sourceKey,
+      };
       await catalog.recordRunFinished({ ctx, outcome });
     } else {
       advance('stage');

@@ -24,7 +24,10 @@ const { sweepLanding, checkFreshness } = proxyActivities<ScheduledActivities>({
 function scheduledTime(): Date {
   const typed = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
   if (typed) return typed;
-  throw ApplicationFailure.nonRetryable('started without TemporalScheduledStartTime: this workflow is run by a Schedule', 'NotScheduled');
+  throw ApplicationFailure.nonRetryable(
+    'started without TemporalScheduledStartTime: this workflow is run by a Schedule',
+    'NotScheduled',
+  );
 }
 
 /** The local hour before `at`, as an hour key in the plant's fixed offset. */
@@ -41,13 +44,25 @@ export function previousHourKey(at: Date, utcOffset: string): string {
  * then checks freshness over the last day. The hour comes from the scheduled time, so a caught-up or backfilled
  * firing processes the hour it was meant for.
  */
-export async function scheduledBatchWorkflow(input: { spec: PipelineSpec; maxConcurrency?: number }): Promise<BackfillProgress> {
+export async function scheduledBatchWorkflow(input: {
+  spec: PipelineSpec;
+  maxConcurrency?: number;
+}): Promise<BackfillProgress> {
   const at = scheduledTime();
   const hourKey = previousHourKey(at, input.spec.partitioning.utcOffset);
   const backfillId = `hour-${input.spec.id}-${hourKey}`;
   const progress = await executeChild(backfillWorkflow, {
     workflowId: `${workflowInfo().workflowId}:${hourKey}`,
-    args: [{ backfillId, spec: input.spec, from: hourKey, to: hourKey, mode: 'landed', maxConcurrency: input.maxConcurrency ?? 4 }],
+    args: [
+      {
+        backfillId,
+        spec: input.spec,
+        from: hourKey,
+        to: hourKey,
+        mode: 'landed',
+        maxConcurrency: input.maxConcurrency ?? 4,
+      },
+    ],
   });
   await checkFreshness({ spec: input.spec, nowMs: at.getTime(), lookbackDays: 1 });
   return progress;
@@ -72,9 +87,23 @@ export async function sweepWorkflow(input: { spec: PipelineSpec; maxConcurrency?
   if (changed.length > 0) {
     backfill = await executeChild(backfillWorkflow, {
       workflowId: `${workflowInfo().workflowId}:changed`,
-      args: [{ backfillId: `sweep-${input.spec.id}`, spec: input.spec, from: '', to: '', partitions: changed, mode: 'all', maxConcurrency: input.maxConcurrency ?? 4 }],
+      args: [
+        {
+          backfillId: `sweep-${input.spec.id}`,
+          spec: input.spec,
+          from: '',
+          to: '',
+          partitions: changed,
+          mode: 'all',
+          maxConcurrency: input.maxConcurrency ?? 4,
+        },
+      ],
     });
   }
-  const { stale } = await checkFreshness({ spec: input.spec, nowMs: at.getTime(), lookbackDays: input.spec.schedule?.sweep.lookbackDays ?? 7 });
+  const { stale } = await checkFreshness({
+    spec: input.spec,
+    nowMs: at.getTime(),
+    lookbackDays: input.spec.schedule?.sweep.lookbackDays ?? 7,
+  });
   return { changed, stale, ...(backfill ? { backfill } : {}) };
 }

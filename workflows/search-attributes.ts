@@ -9,4 +9,7 @@ export const RUN_KIND = defineSearchAttributeKey('RunKind', SearchAttributeType.
 /** Where the run is: `Running`, `Succeeded`, `Unchanged`, or `Failed:<FailureType>`. */
 export const PIPELINE_STATUS = defineSearchAttributeKey('PipelineStatus', SearchAttributeType.KEYWORD);
 /** Set by Temporal on workflows a Schedule starts: the time the action was scheduled for. */
-export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const SCHEDULED_START_TIME = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { BackfillsService, type BackfillView } from './backfills.service.js';
 import { CreateBackfillDto, SetConcurrencyDto } from './dto/create-backfill.dto.js';
 
@@ -13,7 +20,9 @@ export class BackfillsController {
   @Post('pipelines/:id/backfills')
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'The backfill, with its progress.' })
-  @ApiBadRequestResponse({ description: 'Malformed, inverted or oversized range, unknown machines; the message names the field.' })
+  @ApiBadRequestResponse({
+    description: 'Malformed, inverted or oversized range, unknown machines; the message names the field.',
+  })
   @ApiNotFoundResponse({ description: 'Unknown pipeline.' })
   start(@Param('id') id: string, @Body() body: CreateBackfillDto): Promise<BackfillView> {
     return this.backfills.start(id, body);

@@ -69,13 +69,27 @@ export class BackfillsService {
   async start(pipelineId: string, body: CreateBackfillDto): Promise<BackfillView> {
     const spec = this.pipelines.spec(pipelineId);
     const memo = this.validate(spec.id, spec.partitioning.entities, body);
-    const digest = createHash('sha256').update(JSON.stringify([memo.machines, memo.mode, memo.dryRun])).digest('hex').slice(0, 8);
+    const digest = createHash('sha256')
+      .update(JSON.stringify([memo.machines, memo.mode, memo.dryRun]))
+      .digest('hex')
+      .slice(0, 8);
     const backfillId = `bf-${spec.id}-${memo.from}-${memo.to}-${digest}`;
     await this.deadline(() =>
       this.client.workflow.start(backfillWorkflow, {
         workflowId: backfillId,
         taskQueue: this.config.temporal.taskQueue,
-        args: [{ backfillId, spec, from: memo.from, to: memo.to, entities: memo.machines ?? undefined, mode: memo.mode, dryRun: memo.dryRun, maxConcurrency: body.maxConcurrency ?? 4 }],
+        args: [
+          {
+            backfillId,
+            spec,
+            from: memo.from,
+            to: memo.to,
+            entities: memo.machines ?? undefined,
+            mode: memo.mode,
+            dryRun: memo.dryRun,
+            maxConcurrency: body.maxConcurrency ?? 4,
+          },
+        ],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         memo: { backfill: memo },
@@ -96,9 +110,11 @@ export class BackfillsService {
     if (from === undefined) throw new InvalidInputError('from', 'is not a real date and hour');
     if (to === undefined) throw new InvalidInputError('to', 'is not a real date and hour');
     if (to < from) throw new InvalidInputError('to', 'must not be before from');
-    if (to - from > MAX_RANGE_HOURS) throw new InvalidInputError('to', `range is over ${MAX_RANGE_HOURS / 24} days; split it`);
+    if (to - from > MAX_RANGE_HOURS)
+      throw new InvalidInputError('to', `range is over ${MAX_RANGE_HOURS / 24} days; split it`);
     const unknown = (body.machines ?? []).filter((m) => !entities.includes(m));
-    if (unknown.length) throw new InvalidInputError('machines', `are not machines of ${pipeline}: ${unknown.join(', ')}`);
+    if (unknown.length)
+      throw new InvalidInputError('machines', `are not machines of ${pipeline}: ${unknown.join(', ')}`);
     const machines = body.machines?.length ? [...new Set(body.machines)].sort() : null;
     const dryRun = body.dryRun === true || body.mode === 'dry-run';
     const mode: BackfillMode = body.mode === 'dry-run' || body.mode === undefined ? 'all' : body.mode;
@@ -129,7 +145,9 @@ export class BackfillsService {
       dryRun: memo.dryRun,
       status: progress?.status ?? status.toLowerCase(),
       ...(progress ? { progress } : {}),
-      links: { temporalUi: `${this.config.temporal.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(backfillId)}` },
+      links: {
+        temporalUi: `${this.config.temporal.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(backfillId)}`,
+      },
     };
   }
 
@@ -154,17 +172,24 @@ export class BackfillsService {
     if (view.status === 'running' || view.status === 'paused' || view.status === 'cancelling') {
       throw new ConflictError(`backfill ${backfillId} is still ${view.status}`);
     }
-    return this.start(view.pipeline, { from: view.from, to: view.to, machines: view.machines ?? undefined, mode: 'failed' });
+    return this.start(view.pipeline, {
+      from: view.from,
+      to: view.to,
+      machines: view.machines ?? undefined,
+      mode: 'failed',
+    });
   }
 
   private handle(backfillId: string): WorkflowHandle<typeof backfillWorkflow> {
-    if (!/^bf-[a-z0-9-]+-\d{4}-\d{2}-\d{2}T\d{2}-\d{4}-\d{2}-\d{2}T\d{2}-[0-9a-f]{8}$/.test(backfillId)) throw new NotFoundError('backfill', backfillId);
+    if (!/^bf-[a-z0-9-]+-\d{4}-\d{2}-\d{2}T\d{2}-\d{4}-\d{2}-\d{2}T\d{2}-[0-9a-f]{8}$/.test(backfillId))
+      throw new NotFoundError('backfill', backfillId);
     return this.client.workflow.getHandle<typeof backfillWorkflow>(backfillId);
   }
 
   private async running(backfillId: string): Promise<WorkflowHandle<typeof backfillWorkflow>> {
     const view = await this.get(backfillId);
-    if (view.status !== 'running' && view.status !== 'paused') throw new ConflictError(`backfill ${backfillId} is ${view.status}, not running`);
+    if (view.status !== 'running' && view.status !== 'paused')
+      throw new ConflictError(`backfill ${backfillId} is ${view.status}, not running`);
     return this.handle(backfillId);
   }
 }

@@ -35,7 +35,13 @@ export class SchedulesService {
 
   /** Every pipeline schedule with its state (schedules not created yet are left out). */
   async list(): Promise<ScheduleView[]> {
-    const views = await Promise.all(this.known().map((k) => this.get(k.scheduleId).catch((err: unknown) => (err instanceof NotFoundError ? undefined : Promise.reject(err)))));
+    const views = await Promise.all(
+      this.known().map((k) =>
+        this.get(k.scheduleId).catch((err: unknown) =>
+          err instanceof NotFoundError ? undefined : Promise.reject(err),
+        ),
+      ),
+    );
     return views.filter((v): v is ScheduleView => v !== undefined);
   }
 
@@ -43,16 +49,20 @@ export class SchedulesService {
   async get(scheduleId: string): Promise<ScheduleView> {
     const k = this.known().find((s) => s.scheduleId === scheduleId);
     if (!k) throw new NotFoundError('schedule', scheduleId);
-    const d = await this.client.withDeadline(Date.now() + DEADLINE_MS, () => this.client.schedule.getHandle(scheduleId).describe()).catch((err: unknown) => {
-      if (err instanceof ScheduleNotFoundError) throw new NotFoundError('schedule', scheduleId);
-      throw err;
-    });
+    const d = await this.client
+      .withDeadline(Date.now() + DEADLINE_MS, () => this.client.schedule.getHandle(scheduleId).describe())
+      .catch((err: unknown) => {
+        if (err instanceof ScheduleNotFoundError) throw new NotFoundError('schedule', scheduleId);
+        throw err;
+      });
     return {
       ...k,
       paused: d.state.paused,
       note: d.state.note ?? '',
       nextActionTimes: d.info.nextActionTimes.slice(0, 5),
-      recentActions: d.info.recentActions.slice(-10).map((a) => ({ scheduledAt: a.scheduledAt, takenAt: a.takenAt, workflowId: a.action.workflow.workflowId })),
+      recentActions: d.info.recentActions
+        .slice(-10)
+        .map((a) => ({ scheduledAt: a.scheduledAt, takenAt: a.takenAt, workflowId: a.action.workflow.workflowId })),
       numActionsTaken: d.info.numActionsTaken,
       numActionsSkippedOverlap: d.info.numActionsSkippedOverlap,
       numActionsMissedCatchupWindow: d.info.numActionsMissedCatchupWindow,

@@ -16,11 +16,20 @@ describe('REST API: backfills and schedules', () => {
   let api: TestApi;
   let http: App;
   const as = (role: keyof TestApi['keys']) => ({ 'X-API-Key': api.keys[role] });
-  const post = (url: string, role: keyof TestApi['keys'], body: object = {}) => request(http).post(`/api/v1${url}`).set(as(role)).send(body);
+  const post = (url: string, role: keyof TestApi['keys'], body: object = {}) =>
+    request(http).post(`/api/v1${url}`).set(as(role)).send(body);
 
   beforeAll(async () => {
     env = await createTestEnv('apibf');
-    await generateMachineFiles({ outDir: env.landingDir, from: '2026-09-28', to: '2026-09-28', machines: 2, seed: 4, itemsPerFile: 10, defects: 'none' });
+    await generateMachineFiles({
+      outDir: env.landingDir,
+      from: '2026-09-28',
+      to: '2026-09-28',
+      machines: 2,
+      seed: 4,
+      itemsPerFile: 10,
+      defects: 'none',
+    });
     rmSync(path.join(env.landingDir, 'ground-truth.json'));
     await env.startWorker();
     api = await createTestApi(env);
@@ -48,13 +57,19 @@ describe('REST API: backfills and schedules', () => {
 
   it('runs a backfill once for duplicate POSTs, reports progress, and refuses to pause it once finished', async () => {
     const body = { from: '2026-09-28T06', to: '2026-09-28T17', machines: ['M02', 'M01'], maxConcurrency: 3 };
-    const [a, b] = await Promise.all([post('/pipelines/factory-machine-signals/backfills', 'operator', body), post('/pipelines/factory-machine-signals/backfills', 'operator', body)]);
+    const [a, b] = await Promise.all([
+      post('/pipelines/factory-machine-signals/backfills', 'operator', body),
+      post('/pipelines/factory-machine-signals/backfills', 'operator', body),
+    ]);
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(a.body.backfillId).toBe(b.body.backfillId);
     expect(a.body).toMatchObject({ pipeline: 'factory-machine-signals', machines: ['M01', 'M02'], mode: 'all' });
     await env.client.workflow.getHandle(a.body.backfillId).result();
     const done = await request(http).get(`/api/v1/backfills/${a.body.backfillId}`).set(as('viewer'));
-    expect(done.body).toMatchObject({ status: 'completed', progress: { total: 24, done: 24, failed: 0, remaining: 0 } });
+    expect(done.body).toMatchObject({
+      status: 'completed',
+      progress: { total: 24, done: 24, failed: 0, remaining: 0 },
+    });
     expect((await post(`/backfills/${a.body.backfillId}/pause`, 'operator')).status).toBe(409);
     expect((await post(`/backfills/${a.body.backfillId}/pause`, 'viewer')).status).toBe(403);
     expect((await request(http).get('/api/v1/backfills/bf-nope').set(as('viewer'))).status).toBe(404);
@@ -64,11 +79,19 @@ describe('REST API: backfills and schedules', () => {
   });
 
   it('lists what a dry run would do', async () => {
-    const res = await post('/pipelines/factory-machine-signals/backfills', 'operator', { from: '2026-09-28T06', to: '2026-09-28T07', machines: ['M01'], mode: 'dry-run' });
+    const res = await post('/pipelines/factory-machine-signals/backfills', 'operator', {
+      from: '2026-09-28T06',
+      to: '2026-09-28T07',
+      machines: ['M01'],
+      mode: 'dry-run',
+    });
     expect(res.status).toBe(202);
     await env.client.workflow.getHandle(res.body.backfillId).result();
     const got = await request(http).get(`/api/v1/backfills/${res.body.backfillId}`).set(as('viewer'));
-    expect(got.body).toMatchObject({ dryRun: true, progress: { done: 0, dryRun: { count: 2, partitions: ['M01@2026-09-28T06', 'M01@2026-09-28T07'] } } });
+    expect(got.body).toMatchObject({
+      dryRun: true,
+      progress: { done: 0, dryRun: { count: 2, partitions: ['M01@2026-09-28T06', 'M01@2026-09-28T07'] } },
+    });
   });
 
   it('shows the schedules and lets only admins pause, resume and trigger them', async () => {
@@ -77,7 +100,10 @@ describe('REST API: backfills and schedules', () => {
     try {
       await post('/schedules/hourly:factory-machine-signals/pause', 'admin');
       const list = await request(http).get('/api/v1/schedules').set(as('viewer'));
-      expect(list.body.map((s: { scheduleId: string }) => s.scheduleId).sort()).toEqual(['hourly:factory-machine-signals', 'sweep:factory-machine-signals']);
+      expect(list.body.map((s: { scheduleId: string }) => s.scheduleId).sort()).toEqual([
+        'hourly:factory-machine-signals',
+        'sweep:factory-machine-signals',
+      ]);
       expect((await post('/schedules/hourly:factory-machine-signals/pause', 'operator')).status).toBe(403);
       const resumed = await post('/schedules/hourly:factory-machine-signals/resume', 'admin');
       expect(resumed.body).toMatchObject({ paused: false, note: expect.stringContaining('test-admin') });
@@ -86,7 +112,9 @@ describe('REST API: backfills and schedules', () => {
       expect((await post('/schedules/nope/trigger', 'admin')).status).toBe(404);
       // Syncing again (a worker restart) keeps an operator's pause.
       await syncSchedules(connection, { namespace: 'default', taskQueue: `nobody-${env.id}` });
-      expect((await request(http).get('/api/v1/schedules/hourly:factory-machine-signals').set(as('viewer'))).body.paused).toBe(true);
+      expect(
+        (await request(http).get('/api/v1/schedules/hourly:factory-machine-signals').set(as('viewer'))).body.paused,
+      ).toBe(true);
     } finally {
       for (const id of ids) await env.client.schedule.getHandle(id).delete();
       await connection.close();

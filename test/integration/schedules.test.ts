@@ -17,18 +17,29 @@ describe('schedules', () => {
   let env: FabricaTestEnv;
   beforeAll(async () => {
     env = await createTestEnv('schedules');
-    await generateMachineFiles({ outDir: env.landingDir, from: '2026-09-14', to: '2026-09-14', machines: 3, seed: 9, itemsPerFile: 10, defects: 'none' });
+    await generateMachineFiles({
+      outDir: env.landingDir,
+      from: '2026-09-14',
+      to: '2026-09-14',
+      machines: 3,
+      seed: 9,
+      itemsPerFile: 10,
+      defects: 'none',
+    });
     await env.startWorker();
   });
   afterAll(() => env.close());
 
   /** The spec's hourly schedule, bound to this env (own id, task queue, workflow id), created paused. */
   async function hourly(): Promise<ReturnType<Client['schedule']['getHandle']>> {
-    const options = schedulesOf({ ...spec, partitioning: { ...spec.partitioning, entities: ['M01', 'M02', 'M03'] } }, env.taskQueue)[0]!;
+    const options = schedulesOf(
+      { ...spec, partitioning: { ...spec.partitioning, entities: ['M01', 'M02', 'M03'] } },
+      env.taskQueue,
+    )[0]!;
     const scoped: ScheduleOptions = {
       ...options,
       scheduleId: `${options.scheduleId}:${env.id}`,
-      action: { ...options.action, workflowId: `scheduled:${env.id}` } as ScheduleOptions['action'],
+      action: { ...options.action, workflowId: `scheduled:${env.id}` },
       state: { paused: true },
     };
     return env.client.schedule.create(scoped);
@@ -37,18 +48,28 @@ describe('schedules', () => {
   it('takes partition keys from the scheduled time, not the wall clock', async () => {
     const handle = await hourly();
     // Replay three firings of a past Monday: 10:07, 11:07 and 12:07 plant time process hours 09, 10 and 11.
-    await handle.backfill({ start: new Date('2026-09-14T13:06:00Z'), end: new Date('2026-09-14T15:08:00Z'), overlap: ScheduleOverlapPolicy.ALLOW_ALL });
+    await handle.backfill({
+      start: new Date('2026-09-14T13:06:00Z'),
+      end: new Date('2026-09-14T15:08:00Z'),
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
     const deadline = Date.now() + 120_000;
     let loaded: string[] = [];
     while (loaded.length < 9 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
-      const res = await env.deps.warehouse.query<{ partition_key: string }>("SELECT partition_key FROM ops.partition_state WHERE dataset = 'production_events' ORDER BY 1");
+      const res = await env.deps.warehouse.query<{ partition_key: string }>(
+        "SELECT partition_key FROM ops.partition_state WHERE dataset = 'production_events' ORDER BY 1",
+      );
       loaded = res.rows.map((r) => r.partition_key);
     }
-    expect(loaded).toEqual(['M01', 'M02', 'M03'].flatMap((m) => ['09', '10', '11'].map((h) => `${m}@2026-09-14T${h}`)).sort());
+    expect(loaded).toEqual(
+      ['M01', 'M02', 'M03'].flatMap((m) => ['09', '10', '11'].map((h) => `${m}@2026-09-14T${h}`)).sort(),
+    );
     const d = await handle.describe();
     expect(d.info.recentActions.map((a) => a.scheduledAt.toISOString()).sort()).toEqual([
-      '2026-09-14T13:07:00.000Z', '2026-09-14T14:07:00.000Z', '2026-09-14T15:07:00.000Z',
+      '2026-09-14T13:07:00.000Z',
+      '2026-09-14T14:07:00.000Z',
+      '2026-09-14T15:07:00.000Z',
     ]);
     await handle.delete();
   });
@@ -58,7 +79,7 @@ describe('schedules', () => {
     const handle = await env.client.schedule.create({
       ...options,
       scheduleId: `overlap:${env.id}`,
-      action: { ...options.action, workflowId: `overlap:${env.id}` } as ScheduleOptions['action'],
+      action: { ...options.action, workflowId: `overlap:${env.id}` },
       state: { paused: true },
     });
     // Three past firings replayed with the schedule's own policy; nothing polls the queue, so the first never ends.
@@ -72,7 +93,8 @@ describe('schedules', () => {
     expect(d.info.numActionsTaken).toBe(1);
     expect(d.info.numActionsSkippedOverlap).toBe(1);
     expect(d.info.runningActions).toHaveLength(1);
-    for (const a of d.info.runningActions) await env.client.workflow.getHandle(a.workflow.workflowId).terminate('test over');
+    for (const a of d.info.runningActions)
+      await env.client.workflow.getHandle(a.workflow.workflowId).terminate('test over');
     await handle.delete();
   });
 });
@@ -82,7 +104,12 @@ describe('schedule catch-up after an outage', () => {
   let dir: string;
   let server: ManagedProcess | undefined;
   const boot = async (port: number) =>
-    (server = await startTemporalDevServer({ binary: testServices().temporal.binary, port, dbFile: path.join(dir, 't.db'), logFile: path.join(dir, 't.log') }));
+    (server = await startTemporalDevServer({
+      binary: testServices().temporal.binary,
+      port,
+      dbFile: path.join(dir, 't.db'),
+      logFile: path.join(dir, 't.log'),
+    }));
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'fabrica-catchup-'));
@@ -117,7 +144,9 @@ describe('schedule catch-up after an outage', () => {
     while (caughtUp.length < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       const d = await handle.describe();
-      caughtUp = d.info.recentActions.filter((a) => a.scheduledAt.getTime() > downFrom && a.scheduledAt.getTime() < downTo).map((a) => a.takenAt);
+      caughtUp = d.info.recentActions
+        .filter((a) => a.scheduledAt.getTime() > downFrom && a.scheduledAt.getTime() < downTo)
+        .map((a) => a.takenAt);
     }
     expect(caughtUp.length).toBeGreaterThanOrEqual(2);
     for (const taken of caughtUp) expect(taken.getTime()).toBeGreaterThanOrEqual(downTo);

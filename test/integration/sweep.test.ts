@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ScheduleOptions } from '@temporalio/client';
 import { generateMachineFiles, writeMachineHourFile } from '../../infra/generator/machine-files.js';
 import type { GroundTruth } from '../../infra/generator/ground-truth.js';
 import { schedulesOf } from '../../worker/schedules.js';
@@ -23,7 +22,15 @@ describe('sweepWorkflow', () => {
     env = await createTestEnv('sweep');
     gen = mkdtempSync(path.join(tmpdir(), 'fabrica-sweep-'));
     // Friday 2026-11-20, within the sweep's 7-day look-back from the scheduled time (now).
-    truth = await generateMachineFiles({ outDir: gen, from: '2026-11-20', to: '2026-11-20', machines: 3, seed: 21, itemsPerFile: 15, defects: 'none' });
+    truth = await generateMachineFiles({
+      outDir: gen,
+      from: '2026-11-20',
+      to: '2026-11-20',
+      machines: 3,
+      seed: 21,
+      itemsPerFile: 15,
+      defects: 'none',
+    });
     await env.startWorker();
   });
   afterAll(async () => {
@@ -37,7 +44,7 @@ describe('sweepWorkflow', () => {
     const handle = await env.client.schedule.create({
       ...options,
       scheduleId: `${options.scheduleId}:${env.id}:${n}`,
-      action: { ...options.action, workflowId: `sweep:${env.id}:${n}` } as ScheduleOptions['action'],
+      action: { ...options.action, workflowId: `sweep:${env.id}:${n}` },
       state: { paused: true },
     });
     await handle.trigger();
@@ -52,9 +59,19 @@ describe('sweepWorkflow', () => {
   }
 
   const published = async (partition: string) =>
-    (await env.deps.warehouse.query('SELECT content_sha256 FROM ops.partition_state WHERE dataset = $1 AND partition_key = $2', ['production_events', partition])).rows[0]?.content_sha256 as string | undefined;
+    (
+      await env.deps.warehouse.query(
+        'SELECT content_sha256 FROM ops.partition_state WHERE dataset = $1 AND partition_key = $2',
+        ['production_events', partition],
+      )
+    ).rows[0]?.content_sha256 as string | undefined;
   const events = async (partition: string) =>
-    (await env.deps.warehouse.query(`SELECT count(*)::int AS n FROM factory.production_events WHERE machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') = $1`, [partition])).rows[0].n as number;
+    (
+      await env.deps.warehouse.query(
+        `SELECT count(*)::int AS n FROM factory.production_events WHERE machine_id || '@' || to_char(partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24') = $1`,
+        [partition],
+      )
+    ).rows[0].n as number;
 
   it('loads what landed, later a late file and a changed file, and alerts on the missing hour', async () => {
     const late = 'M02@2026-11-20T14';
@@ -68,17 +85,31 @@ describe('sweepWorkflow', () => {
     expect(first.changed).toHaveLength(36 - 2);
     expect(first.backfill).toMatchObject({ done: 34, failed: 0 });
     expect(first.stale).toEqual(expect.arrayContaining([late, missing]));
-    const alerts = await env.deps.warehouse.query("SELECT partition_key FROM ops.alerts WHERE kind = 'freshness' AND partition_key = ANY($1)", [[late, missing]]);
+    const alerts = await env.deps.warehouse.query(
+      "SELECT partition_key FROM ops.alerts WHERE kind = 'freshness' AND partition_key = ANY($1)",
+      [[late, missing]],
+    );
     expect(alerts.rows.map((r: { partition_key: string }) => r.partition_key).sort()).toEqual([late, missing].sort());
 
     // Nothing new: the sweep re-runs nothing.
     expect((await sweep(2)).changed).toEqual([]);
 
     // The late file arrives, and M01's 10:00 file is re-sent with different content (a corrected export).
-    writeFileSync(path.join(env.landingDir, 'M02_20261120T14.txt'), readFileSync(path.join(gen, truth.partitions[late]!.files[0]!)));
+    writeFileSync(
+      path.join(env.landingDir, 'M02_20261120T14.txt'),
+      readFileSync(path.join(gen, truth.partitions[late]!.files[0]!)),
+    );
     const before = await published(changed);
     unlinkSync(path.join(env.landingDir, 'M01_20261120T10.txt'));
-    const { truth: fixed } = await writeMachineHourFile({ outDir: env.landingDir, seed: 999, machines: 3, itemsPerFile: 40, defects: 'none', machine: 'M01', hourKey: '2026-11-20T10' });
+    const { truth: fixed } = await writeMachineHourFile({
+      outDir: env.landingDir,
+      seed: 999,
+      machines: 3,
+      itemsPerFile: 40,
+      defects: 'none',
+      machine: 'M01',
+      hourKey: '2026-11-20T10',
+    });
     const third = await sweep(3);
     expect(third.changed).toEqual([changed, late].sort());
     expect(third.backfill).toMatchObject({ done: 2, failed: 0 });
@@ -87,7 +118,10 @@ describe('sweepWorkflow', () => {
     expect(await events(late)).toBe(truth.partitions[late]!.itemsLoaded);
     expect(third.stale).toContain(missing);
     expect(third.stale).not.toContain(late);
-    const open = await env.deps.warehouse.query("SELECT partition_key FROM ops.alerts WHERE kind = 'freshness' AND resolved_at IS NULL AND partition_key = ANY($1)", [[late, missing]]);
+    const open = await env.deps.warehouse.query(
+      "SELECT partition_key FROM ops.alerts WHERE kind = 'freshness' AND resolved_at IS NULL AND partition_key = ANY($1)",
+      [[late, missing]],
+    );
     expect(open.rows.map((r: { partition_key: string }) => r.partition_key)).toEqual([missing]);
   });
 });

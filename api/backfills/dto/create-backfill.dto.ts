@@ -1,5 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 import { MAX_CONCURRENCY } from '../../../workflows/backfill-messages.js';
 
 const HOUR = /^\d{4}-\d{2}-\d{2}T\d{2}$/;
@@ -31,7 +42,11 @@ export class CreateBackfillDto {
   @Max(MAX_CONCURRENCY)
   maxConcurrency?: number;
 
-  @ApiPropertyOptional({ enum: ['all', 'missing', 'failed', 'dry-run'], default: 'all', description: 'dry-run = list what `all` would run.' })
+  @ApiPropertyOptional({
+    enum: ['all', 'missing', 'failed', 'dry-run'],
+    default: 'all',
+    description: 'dry-run = list what `all` would run.',
+  })
   @IsOptional()
   @IsIn(['all', 'missing', 'failed', 'dry-run'])
   mode?: 'all' | 'missing' | 'failed' | 'dry-run';
