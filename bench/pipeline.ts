@@ -14,7 +14,17 @@ import { rmSync } from 'node:fs';
 import { pipelineRunWorkflow } from '../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals as spec } from '../workflows/pipelines/factory-machine-signals.pipeline.js';
 import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from '../workflows/search-attributes.js';
-import { check, cpuSeconds, deployment, fmt, machineCpu, peakRssMiB, startWorkerProcess, stopProcess, type Deployment } from './support.js';
+import {
+  check,
+  cpuSeconds,
+  deployment,
+  fmt,
+  machineCpu,
+  peakRssMiB,
+  startWorkerProcess,
+  stopProcess,
+  type Deployment,
+} from './support.js';
 
 const MACHINES = Number(process.env.BENCH_MACHINES ?? 15);
 const SKIP_DAY = process.env.BENCH_SKIP_DAY === '1';

@@ -103,7 +103,6 @@ export async function deployment(s: EphemeralServices, name: string, landing?: s
   return { env, warehouse, dir };
 }
 
-
 /** Resident set size (VmRSS) of a live process, in MiB. */
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -132,7 +132,7 @@ export class BackfillsService {
     const status = d.status.name;
     let progress: BackfillProgress | undefined;
     if (status === 'RUNNING') progress = await this.deadline(() => handle.query(backfillProgressQuery));
-    else if (status === 'COMPLETED') progress = await this.deadline(() => handle.result() as Promise<BackfillProgress>);
+    else if (status === 'COMPLETED') progress = await this.deadline(() => handle.result());
     const ns = encodeURIComponent(this.config.temporal.namespace);
     return {
       backfillId,

@@ -10,6 +10,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../common/error
 import { CONFIG } from '../config/config.module.js';
 import { WAREHOUSE } from '../database/database.module.js';
 import { PipelinesService } from '../pipelines/pipelines.service.js';
+import { temporalUiLink } from '../temporal/links.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import type { ListRunsDto } from './dto/list-runs.dto.js';
 
@@ -60,8 +61,7 @@ export class RunsService {
   }
 
   private link(workflowId: string, runId: string): string {
-    const ns = encodeURIComponent(this.config.temporal.namespace);
-    return `${this.config.temporal.uiUrl}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
+    return temporalUiLink(this.config, workflowId, runId);
   }
 
   /**

@@ -37,9 +37,10 @@ export class SchedulesService {
   async list(): Promise<ScheduleView[]> {
     const views = await Promise.all(
       this.known().map((k) =>
-        this.get(k.scheduleId).catch((err: unknown) =>
-          err instanceof NotFoundError ? undefined : Promise.reject(err),
-        ),
+        this.get(k.scheduleId).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        }),
       ),
     );
     return views.filter((v): v is ScheduleView => v !== undefined);

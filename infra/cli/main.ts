@@ -1,16 +1,15 @@
-import { dev } from './dev.js';
-
-const USAGE = `usage: fabrica <command>
-  dev                     bring up the local stack (Temporal, PostgreSQL, worker, API) and the demo
-  generate machine-files  write machine signal files and their ground truth (see --help)
-  tools                   build the cached Go tools (Temporal CLI, MinIO) if missing`;
+import { CLIENT_COMMANDS } from './client/args.js';
+import { USAGE } from './client/usage.js';
 
 /** Entry point of the `fabrica` command. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'dev':
+    case 'dev': {
+      // Imported on demand, like every command: the launcher's dependencies would slow the REST client down.
+      const { dev } = await import('./dev.js');
       return dev();
+    }
     case 'tools': {
       const { ensureGoTool, MINIO, TEMPORAL_CLI } = await import('../services/tools.js');
       for (const tool of [TEMPORAL_CLI, MINIO]) console.log(await ensureGoTool(tool, (l) => console.log(l)));
@@ -21,9 +20,16 @@ async function main(argv: string[]): Promise<number> {
       await runGenerateCommand(rest);
       return 0;
     }
-    default:
+    default: {
+      if (command !== undefined && CLIENT_COMMANDS.includes(command)) {
+        const { runClient } = await import('./client/run.js');
+        return runClient(argv);
+      }
+      const help = command === undefined || command === 'help' || command === '--help' || command === '-h';
+      if (!help) console.error(`fabrica: unknown command "${command}"\n`);
       console.error(USAGE);
-      return command === undefined || command === 'help' || command === '--help' ? 0 : 64;
+      return help ? 0 : 2;
+    }
   }
 }
 

@@ -60,7 +60,12 @@ describe('configuration', () => {
   it('reads hashed API keys inline or from a file, never needing the keys themselves', () => {
     const a = newApiKey('ci-bot', 'operator');
     const b = newApiKey('grafana', 'viewer');
-    expect(loadConfig({ FABRICA_HOME: home, FABRICA_API_KEYS: `${a.entry},${b.entry}` }).api.keys.map((k) => [k.name, k.role])).toEqual([
+    expect(
+      loadConfig({ FABRICA_HOME: home, FABRICA_API_KEYS: `${a.entry},${b.entry}` }).api.keys.map((k) => [
+        k.name,
+        k.role,
+      ]),
+    ).toEqual([
       ['ci-bot', 'operator'],
       ['grafana', 'viewer'],
     ]);
