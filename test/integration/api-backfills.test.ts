@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { projectRoot } from '../../infra/paths.js';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import request from 'supertest';
@@ -94,6 +97,53 @@ describe('REST API: backfills and schedules', () => {
     });
   });
 
+  /** Runs the built `fabrica` CLI against the API, listening on a loopback port. */
+  async function cli(args: string[], key: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    if (!api.app.getHttpServer().listening) await api.app.listen(0, '127.0.0.1');
+    const { port } = api.app.getHttpServer().address() as AddressInfo;
+    const env = { ...process.env, FABRICA_API_URL: `http://127.0.0.1:${port}`, FABRICA_API_KEY: key };
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'infra', 'cli', 'main.js'), ...args], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('drives a backfill to completion from the CLI', async () => {
+    const started = await cli(
+      [
+        'backfills',
+        'start',
+        'factory-machine-signals',
+        '--from',
+        '2026-09-28T12',
+        '--to',
+        '2026-09-28T17',
+        '--machines',
+        'M01',
+        '--max-concurrency',
+        '2',
+        '--json',
+      ],
+      api.keys.operator,
+    );
+    expect(started.code).toBe(0);
+    const { backfillId } = JSON.parse(started.stdout) as { backfillId: string };
+    const watched = await cli(['backfills', 'watch', backfillId, '--interval-ms', '200'], api.keys.viewer);
+    expect(watched).toMatchObject({ code: 0 });
+    const final = JSON.parse((await cli(['backfills', 'get', backfillId, '--json'], api.keys.viewer)).stdout) as {
+      progress: { done: number; total: number };
+    };
+    expect(final.progress).toMatchObject({ done: 6, total: 6 });
+  });
+
   it('shows the schedules and lets only admins pause, resume and trigger them', async () => {
     const connection = await Connection.connect({ address: testServices().temporalAddress });
     const ids = await syncSchedules(connection, { namespace: 'default', taskQueue: `nobody-${env.id}` });
@@ -110,6 +160,10 @@ describe('REST API: backfills and schedules', () => {
       const paused = await post('/schedules/hourly:factory-machine-signals/pause', 'admin');
       expect(paused.body.paused).toBe(true);
       expect((await post('/schedules/nope/trigger', 'admin')).status).toBe(404);
+      const viaCli = await cli(['schedules', 'resume', 'sweep:factory-machine-signals'], api.keys.admin);
+      expect(viaCli.code).toBe(0);
+      expect(viaCli.stdout).toContain('sweep:factory-machine-signals  active');
+      expect((await cli(['schedules', 'pause', 'sweep:factory-machine-signals'], api.keys.operator)).code).toBe(1);
       // Syncing again (a worker restart) keeps an operator's pause.
       await syncSchedules(connection, { namespace: 'default', taskQueue: `nobody-${env.id}` });
       expect(

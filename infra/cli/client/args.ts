@@ -9,7 +9,17 @@ export class UsageError extends Error {
 }
 
 /** How a response is shown to a human (with `--json` the raw body is printed instead). */
-export type ViewKind = 'pipelines' | 'pipeline' | 'run' | 'runs' | 'run-accepted' | 'backfill' | 'export' | 'partition';
+export type ViewKind =
+  | 'pipelines'
+  | 'pipeline'
+  | 'run'
+  | 'runs'
+  | 'run-accepted'
+  | 'backfill'
+  | 'export'
+  | 'partition'
+  | 'schedules'
+  | 'schedule';
 
 /** What one invocation does: one REST call, or polling a backfill until it ends. */
 export type Action =
@@ -190,6 +200,26 @@ const COMMANDS: Record<string, CommandDef> = {
     options: ['interval-ms'],
     build: (a, o) => ({ kind: 'watch', backfillId: a.backfillId!, intervalMs: int(o, 'interval-ms', 10) ?? 2000 }),
   },
+  schedules: {
+    args: ['id?'],
+    options: [],
+    build: (a) => (a.id ? get(`/schedules/${seg(a.id)}`, 'schedule') : get('/schedules', 'schedules')),
+  },
+  'schedules pause': {
+    args: ['scheduleId'],
+    options: [],
+    build: (a) => post(`/schedules/${seg(a.scheduleId!)}/pause`, 'schedule'),
+  },
+  'schedules resume': {
+    args: ['scheduleId'],
+    options: [],
+    build: (a) => post(`/schedules/${seg(a.scheduleId!)}/resume`, 'schedule'),
+  },
+  'schedules trigger': {
+    args: ['scheduleId'],
+    options: [],
+    build: (a) => post(`/schedules/${seg(a.scheduleId!)}/trigger`, 'schedule'),
+  },
   'exports start': { args: ['featureSet'], options: ['from', 'to', 'as-of', 'format'], build: exportStart },
   'exports get': {
     args: ['exportId'],
@@ -204,7 +234,7 @@ const COMMANDS: Record<string, CommandDef> = {
 };
 
 /** The client's command groups (first word); the CLI routes these to {@link parseInvocation}. */
-export const CLIENT_COMMANDS = ['pipelines', 'runs', 'backfills', 'exports', 'datasets'];
+export const CLIENT_COMMANDS = ['pipelines', 'runs', 'backfills', 'schedules', 'exports', 'datasets'];
 
 function findCommand(positionals: string[]): { name: string; def: CommandDef; rest: string[] } {
   const [group = '', sub = ''] = positionals;

@@ -16,6 +16,8 @@ API client:
                   [--max-concurrency N] [--mode all|missing|failed|dry-run]
   backfills get|pause|resume|cancel <backfillId>
   backfills watch <backfillId> [--interval-ms N]
+  schedules [scheduleId]
+  schedules pause|resume|trigger <scheduleId>      (admin key)
   exports start <featureSet> --from D --to D [--as-of D] [--format parquet|csv]
   exports get <exportId>
   datasets <dataset> <partition>

@@ -185,5 +185,17 @@ export function render(view: ViewKind, body: unknown): string[] {
       return partition(body as Obj);
     case 'export':
       return fields(body);
+    case 'schedules':
+      return Array.isArray(body) ? (body as Obj[]).flatMap((s) => schedule(s)) : fields(body);
+    case 'schedule':
+      return schedule(body as Obj);
   }
+}
+
+/** One schedule: id, state, next firings. */
+function schedule(s: Obj): string[] {
+  const next = Array.isArray(s.nextActionTimes) ? (s.nextActionTimes as string[]).slice(0, 3).join(', ') : '';
+  return [
+    `${String(s.scheduleId)}  ${s.paused ? 'PAUSED' : 'active'}  taken ${String(s.numActionsTaken)}  next ${next}`,
+  ];
 }
