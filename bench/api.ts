@@ -12,10 +12,9 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.js';
 import { startEphemeralServices } from '../infra/services/ephemeral.js';
 import { newApiKey } from '../worker/api-keys.js';
-import { runWorkflowId } from '../workflows/ids.js';
 import { pipelineRunWorkflow } from '../workflows/pipeline-run.workflow.js';
+import { runStartOptions } from '../workflows/start-options.js';
 import { factoryMachineSignals as spec } from '../workflows/pipelines/factory-machine-signals.pipeline.js';
-import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from '../workflows/search-attributes.js';
 import { check, deployment, fmt } from './support.js';
 
 const REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 400);
@@ -59,20 +58,10 @@ async function measure(start: Start, concurrency: number, n: number): Promise<Re
 function bareStart(client: Client): Start {
   return async (partition) => {
     await client.withDeadline(Date.now() + 5000, () =>
-      client.workflow.start(pipelineRunWorkflow, {
-        workflowId: runWorkflowId(spec.id, partition),
-        taskQueue: TASK_QUEUE,
-        args: [{ spec, partition, runKind: 'manual', force: false }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
-          { key: PIPELINE, value: spec.id },
-          { key: PARTITION, value: partition },
-          { key: RUN_KIND, value: 'manual' },
-          { key: PIPELINE_STATUS, value: 'Running' },
-        ],
-        staticSummary: `${spec.id} ${partition} (manual)`,
-      }),
+      client.workflow.start(
+        pipelineRunWorkflow,
+        runStartOptions(spec, partition, { taskQueue: TASK_QUEUE, runKind: 'manual' }),
+      ),
     );
   };
 }

@@ -7,6 +7,9 @@ export interface EntityHourPartition {
   hourKey: string;
 }
 
+/** Shape of a partition key, `<entity>@<YYYY-MM-DDTHH>` (the API's DTOs validate against it). */
+export const PARTITION_KEY_PATTERN = /^[A-Za-z0-9_-]{1,32}@\d{4}-\d{2}-\d{2}T\d{2}$/;
+
 const KEY = /^([A-Za-z0-9_-]{1,32})@(\d{4})-(\d{2})-(\d{2})T(\d{2})$/;
 
 /** Parses a partition key, or returns undefined when malformed (including impossible dates and hours). */

@@ -4,8 +4,8 @@ import pg from 'pg';
 import type { FabricaConfig } from '../../worker/config.js';
 import { runWorkflowId } from '../../workflows/ids.js';
 import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
+import { runStartOptions } from '../../workflows/start-options.js';
 import { parsePartitionKey } from '../../workflows/partitions.js';
-import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from '../../workflows/search-attributes.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/errors.js';
 import { CONFIG } from '../config/config.module.js';
 import { WAREHOUSE } from '../database/database.module.js';
@@ -73,20 +73,10 @@ export class RunsService {
     if (!parsePartitionKey(partition)) throw new InvalidInputError('partition', 'is not a real date and hour');
     const workflowId = runWorkflowId(spec.id, partition);
     const handle = await this.deadline(() =>
-      this.client.workflow.start(pipelineRunWorkflow, {
-        workflowId,
-        taskQueue: this.config.temporal.taskQueue,
-        args: [{ spec, partition, runKind: 'manual', force }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
-          { key: PIPELINE, value: spec.id },
-          { key: PARTITION, value: partition },
-          { key: RUN_KIND, value: 'manual' },
-          { key: PIPELINE_STATUS, value: 'Running' },
-        ],
-        staticSummary: `${spec.id} ${partition} (manual${force ? ', force' : ''})`,
-      }),
+      this.client.workflow.start(
+        pipelineRunWorkflow,
+        runStartOptions(spec, partition, { taskQueue: this.config.temporal.taskQueue, runKind: 'manual', force }),
+      ),
     );
     const runId = handle.firstExecutionRunId;
     return {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { PARTITION_KEY_PATTERN } from '../../../workflows/partitions.js';
 import { IsString, Matches, MaxLength } from 'class-validator';
 
 /** Path of `GET /datasets/{name}/partitions/{partition}`. */
@@ -16,6 +17,6 @@ export class PartitionParamsDto {
   })
   @IsString()
   @MaxLength(64)
-  @Matches(/^[A-Za-z0-9_-]{1,32}@\d{4}-\d{2}-\d{2}T\d{2}$/, { message: 'partition must look like M07@2026-11-20T10' })
+  @Matches(PARTITION_KEY_PATTERN, { message: 'partition must look like M07@2026-11-20T10' })
   partition!: string;
 }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PARTITION_KEY_PATTERN } from '../../../workflows/partitions.js';
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 /** Body of `POST /pipelines/{id}/runs`. */
@@ -10,7 +11,7 @@ export class CreateRunDto {
   })
   @IsString()
   @MaxLength(64)
-  @Matches(/^[A-Za-z0-9_-]{1,32}@\d{4}-\d{2}-\d{2}T\d{2}$/, { message: 'partition must look like M07@2026-11-20T10' })
+  @Matches(PARTITION_KEY_PATTERN, { message: 'partition must look like M07@2026-11-20T10' })
   partition!: string;
 
   /** Re-process even if the partition already holds this content. */

@@ -1,4 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { PARTITION_KEY_PATTERN } from '../../../workflows/partitions.js';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
@@ -19,7 +20,7 @@ export class ListRunsDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
-  @Matches(/^[A-Za-z0-9_-]{1,32}@\d{4}-\d{2}-\d{2}T\d{2}$/, { message: 'partition must look like M07@2026-11-20T10' })
+  @Matches(PARTITION_KEY_PATTERN, { message: 'partition must look like M07@2026-11-20T10' })
   partition?: string;
 
   @ApiPropertyOptional({ default: 1, minimum: 1 })
