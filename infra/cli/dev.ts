@@ -17,6 +17,7 @@ import { isPortFree } from '../services/ports.js';
 import { ensureDatabases, startEmbeddedPostgres } from '../services/postgres.js';
 import { startProcess, waitUntilReady, type ManagedProcess } from '../services/process.js';
 import { startTemporalDevServer } from '../services/temporal.js';
+import { startSdkDevServer } from '../services/temporal-sdk.js';
 import { DemoLander } from './demo.js';
 import { resolveTemporalCli } from '../services/tools.js';
 
@@ -50,13 +51,18 @@ async function startTemporal(config: FabricaConfig, stack: ManagedProcess[]): Pr
   const uiPort = Number(new URL(config.temporal.uiUrl).port);
   await requirePortFree('FABRICA_TEMPORAL_UI_PORT', uiPort);
   const binary = await resolveTemporalCli(say);
-  if (!binary)
-    throw new ConfigError(
-      'FABRICA_TEMPORAL_BIN',
-      'no Temporal CLI found (set it, put `temporal` on PATH, or install Go)',
-    );
-  say(`starting Temporal dev server (${binary})`);
   const dbFile = path.join(config.home, 'temporal.db');
+  if (!binary) {
+    say('no Temporal CLI found (FABRICA_TEMPORAL_BIN, PATH, Go tools cache): asking the Temporal SDK to download one');
+    const executable = { type: 'cached-download' } as const;
+    const server = await startSdkDevServer({ executable, port, uiPort, dbFile }).catch((err: Error) => {
+      const why = `no Temporal CLI found and the SDK could not download one (${err.message})`;
+      throw new ConfigError('FABRICA_TEMPORAL_BIN', `${why}; set it, put \`temporal\` on PATH, or install Go`);
+    });
+    stack.push(server);
+    return;
+  }
+  say(`starting Temporal dev server (${binary})`);
   stack.push(
     await startTemporalDevServer({
       binary,
