@@ -19,6 +19,7 @@ import { CONFIG } from '../config/config.module.js';
 import { PipelinesService } from '../pipelines/pipelines.service.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import type { CreateBackfillDto } from './dto/create-backfill.dto.js';
+import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';
 
 /** A backfill as the API returns it. */
 export interface BackfillView {
@@ -44,7 +45,6 @@ interface BackfillMemo {
   dryRun: boolean;
 }
 
-const DEADLINE_MS = 5000;
 /** Longest range one backfill may cover (a year and a bit). */
 const MAX_RANGE_HOURS = 400 * 24;
 
@@ -58,7 +58,7 @@ export class BackfillsService {
   ) {}
 
   private deadline<T>(fn: () => Promise<T>): Promise<T> {
-    return this.client.withDeadline(Date.now() + DEADLINE_MS, fn);
+    return this.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
   }
 
   /**

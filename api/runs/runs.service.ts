@@ -13,8 +13,7 @@ import { PipelinesService } from '../pipelines/pipelines.service.js';
 import { temporalUiLink } from '../temporal/links.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import type { ListRunsDto } from './dto/list-runs.dto.js';
-
-const TEMPORAL_DEADLINE_MS = 5000;
+import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';
 
 /** A run as the API returns it. */
 export interface RunView {

@@ -4,6 +4,7 @@ import { hourlyScheduleId, sweepScheduleId } from '../../workflows/ids.js';
 import { PIPELINES } from '../../workflows/pipelines/index.js';
 import { NotFoundError } from '../common/errors.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
+import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';
 
 /** A schedule as the API shows it. */
 export interface ScheduleView {
@@ -18,8 +19,6 @@ export interface ScheduleView {
   numActionsSkippedOverlap: number;
   numActionsMissedCatchupWindow: number;
 }
-
-const DEADLINE_MS = 5000;
 
 /** Reads and steers the pipelines' Temporal Schedules (created by the worker from the specs). */
 @Injectable()
@@ -51,7 +50,7 @@ export class SchedulesService {
     const k = this.known().find((s) => s.scheduleId === scheduleId);
     if (!k) throw new NotFoundError('schedule', scheduleId);
     const d = await this.client
-      .withDeadline(Date.now() + DEADLINE_MS, () => this.client.schedule.getHandle(scheduleId).describe())
+      .withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => this.client.schedule.getHandle(scheduleId).describe())
       .catch((err: unknown) => {
         if (err instanceof ScheduleNotFoundError) throw new NotFoundError('schedule', scheduleId);
         throw err;
@@ -75,7 +74,7 @@ export class SchedulesService {
     await this.get(scheduleId);
     const handle = this.client.schedule.getHandle(scheduleId);
     const note = `${action}d through the API by ${by}`;
-    await this.client.withDeadline(Date.now() + DEADLINE_MS, () =>
+    await this.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
       action === 'pause' ? handle.pause(note) : action === 'resume' ? handle.unpause(note) : handle.trigger(),
     );
     return this.get(scheduleId);

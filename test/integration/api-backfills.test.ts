@@ -158,7 +158,7 @@ describe('REST API: backfills and schedules', () => {
       const resumed = await post('/schedules/hourly:factory-machine-signals/resume', 'admin');
       expect(resumed.body).toMatchObject({ paused: false, note: expect.stringContaining('test-admin') });
       const paused = await post('/schedules/hourly:factory-machine-signals/pause', 'admin');
-      expect(paused.body.paused).toBe(true);
+      expect({ status: paused.status, paused: paused.body.paused }).toEqual({ status: 202, paused: true });
       expect((await post('/schedules/nope/trigger', 'admin')).status).toBe(404);
       const viaCli = await cli(['schedules', 'resume', 'sweep:factory-machine-signals'], api.keys.admin);
       expect(viaCli.code).toBe(0);
