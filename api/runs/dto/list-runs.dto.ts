@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { PARTITION_KEY_PATTERN } from '../../../workflows/partitions.js';
+import { IsPartitionKey } from '../../common/partition-key.decorator.js';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 /** Query of `GET /runs`. */
 export class ListRunsDto {
@@ -16,11 +16,7 @@ export class ListRunsDto {
   @IsIn(['running', 'succeeded', 'unchanged', 'failed'])
   status?: string;
 
-  @ApiPropertyOptional({ example: 'M07@2026-11-20T10' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
-  @Matches(PARTITION_KEY_PATTERN, { message: 'partition must look like M07@2026-11-20T10' })
+  @IsPartitionKey({ optional: true })
   partition?: string;
 
   @ApiPropertyOptional({ default: 1, minimum: 1 })
