@@ -44,17 +44,22 @@ function runAsIds(): { uid?: number; gid?: number } {
 }
 
 /**
- * Creates `dir` owned by the server's user, and lets that user traverse every parent (adds only the `o+x` bit where
- * missing, e.g. on a 0700 temp dir).
+ * Lets the server's user (not root) traverse every directory above `target`: adds only the `o+x` bit where missing,
+ * e.g. on a 0700 temp dir or a checkout made by `mktemp -d`.
  */
+function makeTraversable(target: string): void {
+  for (let p = path.dirname(target); p !== path.dirname(p); p = path.dirname(p)) {
+    const mode = statSync(p).mode;
+    if ((mode & 0o001) === 0) chmodSync(p, (mode & 0o7777) | 0o001);
+  }
+}
+
+/** Creates `dir` owned by the server's user, reachable by it. */
 function prepareDir(dir: string, ids: { uid?: number; gid?: number }): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (ids.uid === undefined || ids.gid === undefined) return;
   chownSync(dir, ids.uid, ids.gid);
-  for (let p = path.dirname(dir); p !== path.dirname(p); p = path.dirname(p)) {
-    const mode = statSync(p).mode;
-    if ((mode & 0o001) === 0) chmodSync(p, (mode & 0o7777) | 0o001);
-  }
+  makeTraversable(dir);
 }
 
 function initdb(bin: PgBinaries, o: EmbeddedPostgresOptions, ids: { uid?: number; gid?: number }): void {
@@ -95,6 +100,8 @@ async function accepts(port: number, user: string, password: string): Promise<bo
 export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions, timeoutMs = 60_000): Promise<ManagedProcess> {
   const bin = await binaries();
   const ids = runAsIds();
+  // Running as another user, the server must also reach its own binaries inside the checkout.
+  if (ids.uid !== undefined) makeTraversable(bin.postgres);
   mkdirSync(path.dirname(o.dataDir), { recursive: true });
   if (!existsSync(path.join(o.dataDir, 'PG_VERSION'))) {
     prepareDir(o.dataDir, ids);
