@@ -20,6 +20,7 @@ import { PipelinesService } from '../pipelines/pipelines.service.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import type { CreateBackfillDto } from './dto/create-backfill.dto.js';
 import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';
+import { apiLog } from '../logging/request-context.js';
 
 /** A backfill as the API returns it. */
 export interface BackfillView {
@@ -74,7 +75,7 @@ export class BackfillsService {
       .digest('hex')
       .slice(0, 8);
     const backfillId = `bf-${spec.id}-${memo.from}-${memo.to}-${digest}`;
-    await this.deadline(() =>
+    const handle = await this.deadline(() =>
       this.client.workflow.start(backfillWorkflow, {
         workflowId: backfillId,
         taskQueue: this.config.temporal.taskQueue,
@@ -101,6 +102,7 @@ export class BackfillsService {
         staticSummary: `backfill ${spec.id} ${memo.from}..${memo.to} (${memo.dryRun ? 'dry run, ' : ''}${memo.mode}${memo.machines ? `, ${memo.machines.join(',')}` : ''})`,
       }),
     );
+    apiLog.info('backfill started', { pipeline: spec.id, workflowId: backfillId, runId: handle.firstExecutionRunId });
     return this.get(backfillId);
   }
 

@@ -14,6 +14,7 @@ import { temporalUiLink } from '../temporal/links.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import type { ListRunsDto } from './dto/list-runs.dto.js';
 import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';
+import { apiLog } from '../logging/request-context.js';
 
 /** A run as the API returns it. */
 export interface RunView {
@@ -78,6 +79,7 @@ export class RunsService {
       ),
     );
     const runId = handle.firstExecutionRunId;
+    apiLog.info('run started', { pipeline: spec.id, partition, workflowId, runId, force });
     return {
       runId,
       workflowId,

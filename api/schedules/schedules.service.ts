@@ -5,6 +5,7 @@ import { PIPELINES } from '../../workflows/pipelines/index.js';
 import { NotFoundError } from '../common/errors.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';
+import { apiLog } from '../logging/request-context.js';
 
 /** A schedule as the API shows it. */
 export interface ScheduleView {
@@ -77,6 +78,7 @@ export class SchedulesService {
     await this.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
       action === 'pause' ? handle.pause(note) : action === 'resume' ? handle.unpause(note) : handle.trigger(),
     );
+    apiLog.info(`schedule ${action}`, { scheduleId, by });
     return this.get(scheduleId);
   }
 }

@@ -10,8 +10,15 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Builds the API for `env` (config is read from the environment once, at module init, like in production). */
-export async function createTestApi(env: FabricaTestEnv, extra: NodeJS.ProcessEnv = {}): Promise<TestApi> {
+/**
+ * Builds the API for `env` (config is read from the environment once, at module init, like in production). Quiet
+ * unless `accessLog` (then every request writes its JSON log lines to stderr, as in production).
+ */
+export async function createTestApi(
+  env: FabricaTestEnv,
+  extra: NodeJS.ProcessEnv = {},
+  options: { accessLog?: boolean } = {},
+): Promise<TestApi> {
   const generated = (['viewer', 'operator', 'admin'] as const).map((role) => ({
     role,
     ...newApiKey(`test-${role}`, role),
@@ -19,7 +26,7 @@ export async function createTestApi(env: FabricaTestEnv, extra: NodeJS.ProcessEn
   const saved = { ...process.env };
   Object.assign(process.env, env.processEnv(), { FABRICA_API_KEYS: generated.map((g) => g.entry).join(',') }, extra);
   try {
-    const app = await createApp({ logger: false });
+    const app = await createApp({ logger: false, accessLog: options.accessLog ?? false });
     await app.init();
     return {
       app,
