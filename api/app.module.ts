@@ -4,6 +4,7 @@ import { BackfillsModule } from './backfills/backfills.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
+import { FeaturesModule } from './features/features.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LakeModule } from './lake/lake.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -27,6 +28,7 @@ import { TemporalModule } from './temporal/temporal.module.js';
     MetricsModule,
     BackfillsModule,
     SchedulesModule,
+    FeaturesModule,
   ],
 })
 export class AppModule {}

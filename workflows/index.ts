@@ -3,3 +3,5 @@ export { pipelineRunWorkflow, progressQuery } from './pipeline-run.workflow.js';
 export { landingSensorWorkflow } from './landing-sensor.workflow.js';
 export { backfillWorkflow } from './backfill.workflow.js';
 export { scheduledBatchWorkflow, sweepWorkflow } from './scheduled.workflow.js';
+export { featureExportWorkflow } from './feature-export.workflow.js';
+export { scheduledSourceSyncWorkflow, sourceSyncWorkflow } from './source-sync.workflow.js';

@@ -55,6 +55,7 @@ const OPTIONS = {
   'interval-ms': { type: 'string' },
   'as-of': { type: 'string' },
   format: { type: 'string' },
+  training: { type: 'boolean' },
 } as const;
 
 /** Option values as parsed (strings and booleans). */
@@ -143,6 +144,7 @@ function exportStart(a: Record<string, string>, o: Options): Action {
     to: required(o, 'to', 'a date'),
     asOf: str(o, 'as-of'),
     format: oneOf(o, 'format', ['parquet', 'csv']) ?? 'parquet',
+    training: o.training === true ? true : undefined,
   });
   return post('/feature-exports', 'export', body);
 }
@@ -220,11 +222,25 @@ const COMMANDS: Record<string, CommandDef> = {
     options: [],
     build: (a) => post(`/schedules/${seg(a.scheduleId!)}/trigger`, 'schedule'),
   },
-  'exports start': { args: ['featureSet'], options: ['from', 'to', 'as-of', 'format'], build: exportStart },
+  'exports start': {
+    args: ['featureSet'],
+    options: ['from', 'to', 'as-of', 'format', 'training'],
+    build: exportStart,
+  },
   'exports get': {
     args: ['exportId'],
     options: [],
     build: (a) => get(`/feature-exports/${seg(a.exportId!)}`, 'export'),
+  },
+  'feature-sets': {
+    args: ['id?'],
+    options: [],
+    build: (a) => get(a.id ? `/feature-sets/${seg(a.id)}` : '/feature-sets', 'export'),
+  },
+  features: {
+    args: ['featureSet', 'entityId'],
+    options: [],
+    build: (a) => get(`/features/${seg(a.featureSet!)}/${seg(a.entityId!)}`, 'export'),
   },
   datasets: {
     args: ['dataset', 'partition'],
@@ -234,7 +250,16 @@ const COMMANDS: Record<string, CommandDef> = {
 };
 
 /** The client's command groups (first word); the CLI routes these to {@link parseInvocation}. */
-export const CLIENT_COMMANDS = ['pipelines', 'runs', 'backfills', 'schedules', 'exports', 'datasets'];
+export const CLIENT_COMMANDS = [
+  'pipelines',
+  'runs',
+  'backfills',
+  'schedules',
+  'exports',
+  'feature-sets',
+  'features',
+  'datasets',
+];
 
 function findCommand(positionals: string[]): { name: string; def: CommandDef; rest: string[] } {
   const [group = '', sub = ''] = positionals;

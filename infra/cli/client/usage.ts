@@ -18,8 +18,11 @@ API client:
   backfills watch <backfillId> [--interval-ms N]
   schedules [scheduleId]
   schedules pause|resume|trigger <scheduleId>      (admin key)
-  exports start <featureSet> --from D --to D [--as-of D] [--format parquet|csv]
+  feature-sets [id]
+  exports start <featureSet> --from YYYY-MM-DD --to YYYY-MM-DD [--as-of ISO-INSTANT]
+                [--format parquet|csv] [--training]
   exports get <exportId>
+  features <featureSet> <entityId>                  (latest feature vector)
   datasets <dataset> <partition>
 
   --api URL   API base URL (default: $FABRICA_API_URL, else http://127.0.0.1:3000)
