@@ -1,7 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 
 /** Stable failure types of data faults: the `type` of the non-retryable `ApplicationFailure` they become. */
-export type DataFaultType = 'ContractBroken' | 'IncompleteFile' | 'DataQualityThresholdExceeded' | 'SourceMissing';
+export type DataFaultType =
+  | 'ContractBroken'
+  | 'IncompleteFile'
+  | 'DataQualityThresholdExceeded'
+  | 'SourceMissing'
+  | 'PayloadInvalid'
+  | 'SourceSchemaMismatch';
 
 /** JSON-serializable facts about a data fault (file, columns, counts…), carried as the failure's details. */
 export type DataFaultDetails = Readonly<Record<string, unknown>>;
@@ -56,6 +62,22 @@ export class SourceMissingError extends DataFaultError {
   constructor(message: string, details: DataFaultDetails = {}) {
     super('SourceMissing', message, details);
     this.name = 'SourceMissingError';
+  }
+}
+
+/** An external source sent data its spec does not allow: not JSON, a field missing or of the wrong type. */
+export class PayloadInvalidError extends DataFaultError {
+  constructor(message: string, details: DataFaultDetails = {}) {
+    super('PayloadInvalid', message, details);
+    this.name = 'PayloadInvalidError';
+  }
+}
+
+/** An external source's table or columns no longer match its spec (renamed, dropped). */
+export class SourceSchemaMismatchError extends DataFaultError {
+  constructor(message: string, details: DataFaultDetails = {}) {
+    super('SourceSchemaMismatch', message, details);
+    this.name = 'SourceSchemaMismatchError';
   }
 }
 

@@ -3,12 +3,16 @@ import type { BackfillActivities } from '../workflows/backfill.workflow.js';
 import type { SensorActivities } from '../workflows/landing-sensor.workflow.js';
 import type { ScheduledActivities } from '../workflows/scheduled.workflow.js';
 import type { PipelineActivities } from '../workflows/steps.js';
+import type { SourceActivities } from '../workflows/source-sync.workflow.js';
+import type { ExportActivities } from '../workflows/feature-export.workflow.js';
 import { createBackfillActivities } from './backfill.js';
+import { createExportActivities } from './export.js';
 import { Catalog } from './catalog.js';
 import { toApplicationFailure } from './failures.js';
 import { createIngest } from './ingest.js';
 import { createLoad } from './load.js';
 import { createSensorActivities } from './sensor.js';
+import { createSourceActivities, type SourceConnections } from './sources/index.js';
 import { createServe } from './serve.js';
 import { createStage } from './stage.js';
 import { createSweepActivities } from './sweep.js';
@@ -21,10 +25,17 @@ export interface ActivityDeps {
   inventory: pg.Pool;
   lake: ObjectStore;
   landing: ObjectStore;
+  /** Connections of the external sources (records database, catalog API); absent: none configured. */
+  sources?: SourceConnections;
 }
 
 /** Every activity the worker registers. */
-export type AllActivities = PipelineActivities & SensorActivities & BackfillActivities & ScheduledActivities;
+export type AllActivities = PipelineActivities &
+  SensorActivities &
+  BackfillActivities &
+  ScheduledActivities &
+  ExportActivities &
+  SourceActivities;
 
 /** Wraps an activity so a data fault leaves it as a non-retryable ApplicationFailure with its stable type. */
 function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
@@ -51,6 +62,8 @@ export function createActivities(deps: ActivityDeps): AllActivities {
     ...createSensorActivities(deps),
     ...createBackfillActivities(deps),
     ...createSweepActivities(deps),
+    ...createExportActivities(deps),
+    ...createSourceActivities(deps),
   };
   const wrapped = Object.entries(activities).map(([name, fn]) => [
     name,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { projectRoot } from '../infra/paths.js';
+import { SOURCES } from '../workflows/sources/index.js';
 import { readApiKeys, type ApiKeyEntry } from './api-keys.js';
 
 /** Thrown when configuration is invalid; its message names the setting. */
@@ -45,6 +46,11 @@ export interface FabricaConfig {
   sensor: { enabled: boolean; intervalSeconds: number };
   /** Whether the worker creates/updates the pipelines' Temporal Schedules at start. */
   schedules: boolean;
+  /**
+   * Connections of the external sources by setting (`RECORDS_DATABASE_URL`, `CATALOG_API_URL`, … — each source spec
+   * names its own); an unset one leaves its sources unconfigured (`npm start` provides demo ones).
+   */
+  sources: Record<string, string | undefined>;
   /** Demo pace: seconds between two landed hours (0 lands only the first day). */
   demoHourSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -104,6 +110,30 @@ function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
   if (!url.hostname) throw new ConfigError(name, 'has no host');
   if (url.pathname.length <= 1) throw new ConfigError(name, 'has no database name');
   return raw;
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'not a valid URL (expected http(s)://host:port/base-path)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(name, `unsupported scheme "${url.protocol}" (expected http:// or https://)`);
+  if (url.search || url.hash) throw new ConfigError(name, 'must be a base URL, without query or fragment');
+  return raw;
+}
+
+/** The connection setting of every registered source, validated for its kind (a postgres:// or an http(s):// URL). */
+function sourceConnections(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const settings: Record<string, string | undefined> = {};
+  for (const source of SOURCES)
+    settings[source.connection] =
+      source.kind === 'database' ? postgresUrl(env, source.connection) : httpUrl(env, source.connection);
+  return settings;
 }
 
 function withDatabase(url: string, database: string): string {
@@ -212,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       intervalSeconds: positive(env, 'FABRICA_SENSOR_INTERVAL_SECONDS', 5),
     },
     schedules: bool(env, 'FABRICA_SCHEDULES', true),
+    sources: sourceConnections(env),
     demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
     logLevel,
   };

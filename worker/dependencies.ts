@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ObjectStore } from '../activities/storage/object-store.js';
 import { createObjectStore } from '../activities/storage/index.js';
+import { SourceConnections } from '../activities/sources/connections.js';
 import type { FabricaConfig, LakeConfig } from './config.js';
 
 /** Everything the activities need, built once per process from the configuration and injected (never read from env). */
@@ -13,6 +14,8 @@ export interface Dependencies {
   lake: ObjectStore;
   /** The landing area the sensor watches. */
   landing: ObjectStore;
+  /** The external sources' connections (a small pool per source database, created on first use). */
+  sources: SourceConnections;
   /** Closes pools. */
   close(): Promise<void>;
 }
@@ -32,7 +35,8 @@ export function storeFor(location: LakeConfig): ObjectStore {
 
 /** Builds the process's dependencies. */
 export function createDependencies(
-  config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'>,
+  config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'> &
+    Partial<Pick<FabricaConfig, 'sources'>>,
 ): Dependencies {
   const warehouse = new pg.Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'fabrica' });
   const inventory = new pg.Pool({ connectionString: config.inventoryDatabaseUrl, max: 4, application_name: 'fabrica' });
@@ -43,13 +47,15 @@ export function createDependencies(
   inventory.on('error', (err) =>
     console.error(JSON.stringify({ level: 'warn', msg: 'inventory pool', err: err.message })),
   );
+  const sources = new SourceConnections(config.sources);
   return {
     warehouse,
     inventory,
     lake: storeFor(config.lake),
     landing: storeFor(config.landing),
+    sources,
     async close() {
-      await Promise.all([warehouse.end(), inventory.end()]);
+      await Promise.all([warehouse.end(), inventory.end(), sources.close()]);
     },
   };
 }

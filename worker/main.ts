@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { migrate } from '../infra/migrate.js';
-import { assertRegistryValid } from '../workflows/pipelines/index.js';
+import { assertRegistryValid, PIPELINES } from '../workflows/pipelines/index.js';
+import { assertSourcesValid, SOURCES } from '../workflows/sources/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDependencies } from './dependencies.js';
 import { createWorker } from './run-worker.js';
@@ -12,6 +13,7 @@ import { ensureSensors } from './sensors.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   assertRegistryValid();
+  assertSourcesValid();
   await migrate(config.databaseUrl, 'warehouse');
   await migrate(config.inventoryDatabaseUrl, 'inventory');
   const deps = createDependencies(config);
@@ -24,7 +26,12 @@ async function main(): Promise<void> {
       const ids = await ensureSensors(client, { ...config.temporal, intervalSeconds: config.sensor.intervalSeconds });
       log.info('landing sensors running', { workflows: ids });
     }
-    if (config.schedules) log.info('schedules in sync', { schedules: await syncSchedules(client, config.temporal) });
+    if (config.schedules) {
+      // Sources sync on a schedule only where their connection is configured.
+      const sources = SOURCES.filter((s) => config.sources[s.connection]);
+      const schedules = await syncSchedules(client, config.temporal, PIPELINES, sources);
+      log.info('schedules in sync', { schedules });
+    }
   } finally {
     await client.close();
   }

@@ -9,6 +9,9 @@ import { hourlyScheduleId, sweepScheduleId } from '../workflows/ids.js';
 import { PIPELINES } from '../workflows/pipelines/index.js';
 import { scheduledBatchWorkflow, sweepWorkflow } from '../workflows/scheduled.workflow.js';
 import { PIPELINE, RUN_KIND } from '../workflows/search-attributes.js';
+import { scheduledSourceSyncWorkflow } from '../workflows/source-sync.workflow.js';
+import { sourceScheduleId } from '../workflows/sources/index.js';
+import type { SourceSpec } from '../workflows/sources/spec.js';
 import type { PipelineSpec, ScheduleSpec } from '../workflows/spec.js';
 
 const OVERLAP: Record<ScheduleSpec['overlap'], ScheduleOverlapPolicy> = {
@@ -59,17 +62,49 @@ export function schedulesOf(spec: PipelineSpec, taskQueue: string): ScheduleOpti
 }
 
 /**
- * Creates each pipeline's schedules, or updates them to match the spec (idempotent, run at every worker start).
+ * The Schedule of a source with a `schedule`: a sync every `everyMinutes`. A firing while the previous one runs is
+ * skipped (the next sync brings everything since the watermark anyway), and missed firings are caught up only within
+ * one interval after an outage. The schedule's workflow runs the sync under the source's business id.
+ */
+export function sourceSchedulesOf(spec: SourceSpec, taskQueue: string): ScheduleOptions[] {
+  if (!spec.schedule) return [];
+  return [
+    {
+      scheduleId: sourceScheduleId(spec.id),
+      spec: { intervals: [{ every: `${spec.schedule.everyMinutes} minutes` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: scheduledSourceSyncWorkflow,
+        args: [{ sourceId: spec.id, spec }],
+        taskQueue,
+        workflowId: `scheduled-source:${spec.id}`,
+        typedSearchAttributes: [{ key: RUN_KIND, value: 'schedule' }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${spec.schedule.everyMinutes} minutes` },
+      // The first sync runs as soon as the schedule exists (an update keeps the schedule's state).
+      state: { triggerImmediately: true },
+    },
+  ];
+}
+
+/**
+ * Creates each pipeline's schedules (and those of the given sources), or updates them to match the spec (idempotent,
+ * run at every worker start).
  * An update keeps the schedule's paused state: pausing is an operator's decision, not the spec's.
  */
 export async function syncSchedules(
   connection: Connection,
   o: { namespace: string; taskQueue: string },
   pipelines = PIPELINES,
+  sources: readonly SourceSpec[] = [],
 ): Promise<string[]> {
   const client = new Client({ connection, namespace: o.namespace });
   const ids: string[] = [];
-  for (const options of pipelines.flatMap((p) => schedulesOf(p, o.taskQueue))) {
+  const all = [
+    ...pipelines.flatMap((p) => schedulesOf(p, o.taskQueue)),
+    ...sources.flatMap((s) => sourceSchedulesOf(s, o.taskQueue)),
+  ];
+  for (const options of all) {
     try {
       await client.schedule.create(options);
     } catch (err) {

@@ -94,4 +94,6 @@ export const DATA_FAULT_TYPES = [
   'DataQualityThresholdExceeded',
   'SourceMissing',
   'InvalidPartition',
+  'PayloadInvalid',
+  'SourceSchemaMismatch',
 ] as const;

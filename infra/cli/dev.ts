@@ -19,6 +19,8 @@ import { startProcess, waitUntilReady, type ManagedProcess } from '../services/p
 import { startTemporalDevServer } from '../services/temporal.js';
 import { startSdkDevServer } from '../services/temporal-sdk.js';
 import { DemoLander } from './demo.js';
+import { CatalogService } from '../demo/catalog-service.js';
+import { ensureDemoRecords } from '../demo/records-db.js';
 import { resolveTemporalCli } from '../services/tools.js';
 
 const say = (line: string) => process.stdout.write(`[fabrica] ${line}\n`);
@@ -116,13 +118,19 @@ async function checkLake(config: FabricaConfig): Promise<void> {
     });
 }
 
-function startNode(name: string, script: string, config: FabricaConfig, flags: string[] = []): ManagedProcess {
+function startNode(
+  name: string,
+  script: string,
+  config: FabricaConfig,
+  flags: string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
+): ManagedProcess {
   return startProcess({
     name,
     command: process.execPath,
     args: ['--enable-source-maps', ...flags, path.join(projectRoot, 'dist', script)],
     // Children get the launcher's resolved Temporal address, so they never start or look for another server.
-    env: { ...process.env, FABRICA_HOME: config.home, TEMPORAL_ADDRESS: config.temporal.address },
+    env: { ...process.env, ...extraEnv, FABRICA_HOME: config.home, TEMPORAL_ADDRESS: config.temporal.address },
     logFile: path.join(config.home, 'logs', `${name}.log`),
   });
 }
@@ -142,6 +150,41 @@ function ensureDevApiKey(config: FabricaConfig): string | undefined {
   return keyFile;
 }
 
+/**
+ * Stand-ins for the source systems we do not own, for the settings left unset: the records database (`fabrica_records`
+ * on the embedded PostgreSQL, read through the SELECT-only role `fabrica_records_reader`, seeded with the demo
+ * machines' maintenance events) and the product catalog API (in this process, on a free loopback port). Returns the
+ * settings to give the worker.
+ */
+async function startDemoSources(
+  config: FabricaConfig,
+): Promise<{ env: Record<string, string>; catalog?: CatalogService }> {
+  const env: Record<string, string> = {};
+  const described: string[] = [];
+  if (!config.sources.RECORDS_DATABASE_URL && config.embeddedPostgres) {
+    const admin = new URL(config.databaseUrl);
+    admin.pathname = '/postgres';
+    env.RECORDS_DATABASE_URL = await ensureDemoRecords({
+      adminUrl: admin.toString(),
+      database: 'fabrica_records',
+      reader: { role: 'fabrica_records_reader', password: 'fabrica_records_reader' },
+      machines: 10,
+      days: 120,
+    }).catch((err: Error) => {
+      throw new ConfigError('RECORDS_DATABASE_URL', `cannot create the demo records database: ${err.message}`);
+    });
+    described.push('records database fabrica_records (read-only role fabrica_records_reader)');
+  }
+  let catalog: CatalogService | undefined;
+  if (!config.sources.CATALOG_API_URL) {
+    catalog = new CatalogService();
+    env.CATALOG_API_URL = await catalog.start();
+    described.push(`catalog API ${env.CATALOG_API_URL}/products`);
+  }
+  if (described.length > 0) say(`demo sources: ${described.join(' · ')}`);
+  return { env, catalog };
+}
+
 async function apiReady(config: FabricaConfig): Promise<boolean> {
   const res = await fetch(`http://${config.api.host}:${config.api.port}/api/v1/health`);
   return res.status === 200;
@@ -154,9 +197,11 @@ async function apiReady(config: FabricaConfig): Promise<boolean> {
 export async function dev(): Promise<number> {
   const stack: ManagedProcess[] = [];
   let demo: DemoLander | undefined;
+  let catalog: CatalogService | undefined;
   const stopAll = async () => {
     demo?.stop();
     for (const proc of stack.reverse()) await proc.stop('SIGTERM', 20_000);
+    await catalog?.stop();
   };
   try {
     const config = loadConfig();
@@ -170,7 +215,9 @@ export async function dev(): Promise<number> {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const devKey = ensureDevApiKey(config);
-    const worker = startNode('worker', 'worker/main.js', config, WORKER_NODE_FLAGS);
+    const sources = await startDemoSources(config);
+    catalog = sources.catalog;
+    const worker = startNode('worker', 'worker/main.js', config, WORKER_NODE_FLAGS, sources.env);
     stack.push(worker);
     const api = startNode('api', 'api/main.js', config);
     stack.push(api);

@@ -24,7 +24,13 @@ export interface EphemeralServices {
  * MinIO with one bucket. A service that cannot start rejects with the reason and stops the others.
  */
 export async function startEphemeralServices(
-  o: { minio?: boolean; log?: (line: string) => void; dynamicConfig?: Record<string, unknown> } = {},
+  o: {
+    minio?: boolean;
+    log?: (line: string) => void;
+    dynamicConfig?: Record<string, unknown>;
+    /** Keep the Temporal dev server's state in memory instead of a SQLite file (faster writes, nothing survives). */
+    temporalInMemory?: boolean;
+  } = {},
 ): Promise<EphemeralServices> {
   const root = mkdtempSync(path.join(tmpdir(), 'fabrica-services-'));
   const processes: ManagedProcess[] = [];
@@ -45,7 +51,11 @@ export async function startEphemeralServices(
     };
     const creds = { accessKeyId: 'fabrica-minio-user', secretAccessKey: 'fabrica-minio-secret' };
     const started = await Promise.allSettled([
-      startTemporalDevServer({ ...temporal, dynamicConfig: o.dynamicConfig }),
+      startTemporalDevServer({
+        ...temporal,
+        ...(o.temporalInMemory ? { dbFile: undefined } : {}),
+        dynamicConfig: o.dynamicConfig,
+      }),
       startEmbeddedPostgres({
         dataDir: path.join(root, 'pg', 'data'),
         port: pgPort,

@@ -1,0 +1,119 @@
+import type pg from 'pg';
+import type { SourceActivities } from '../../workflows/source-sync.workflow.js';
+import type {
+  SourceExtractResult,
+  SourcePosition,
+  SourceSpec,
+  SourceSyncContext,
+} from '../../workflows/sources/spec.js';
+import { attempt } from '../activity-context.js';
+import { Catalog } from '../catalog.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { withTempDir } from '../temp-files.js';
+import { createCommitSource } from './commit.js';
+import { isoUtc, PartWriter, sourceLakeKeys } from './common.js';
+import { SourceConnections } from './connections.js';
+import { extractDatabase } from './database-extract.js';
+import { extractHttp } from './http-extract.js';
+
+export { SourceConnections } from './connections.js';
+
+/** What the source activities use. */
+export interface SourceActivityDeps {
+  warehouse: pg.Pool;
+  lake: ObjectStore;
+  /** Connections of the external sources (absent: none configured). */
+  sources?: SourceConnections;
+}
+
+/** The committed watermark of a source (nothing before its first commit). */
+export async function readWatermark(warehouse: pg.Pool, sourceId: string): Promise<SourcePosition> {
+  const res = await warehouse.query<SourcePosition>(
+    `SELECT ${isoUtc('watermark_ts')} AS ts, watermark_key AS key FROM ops.source_watermarks WHERE source_id = $1`,
+    [sourceId],
+  );
+  return res.rows[0] ?? { ts: null, key: null };
+}
+
+/**
+ * Extract: reads what changed at the source since the committed watermark (minus the lookback) and writes it to the
+ * lake, plus every source key for sources that reconcile deletes. Writes nothing to the warehouse but the sync's row
+ * in `ops.source_syncs`; the watermark is not touched (only the commit moves it).
+ */
+function createExtractSource(deps: SourceActivityDeps, connections: SourceConnections) {
+  return async function extractSource(input: {
+    ctx: SourceSyncContext;
+    spec: SourceSpec;
+  }): Promise<SourceExtractResult> {
+    const { ctx, spec } = input;
+    const from = await readWatermark(deps.warehouse, spec.id);
+    const details = { trigger: ctx.trigger, workflowId: ctx.workflowId, specVersion: spec.version, kind: spec.kind };
+    await deps.warehouse.query(
+      `INSERT INTO ops.source_syncs (source_id, run_id, started_at, status, watermark_from, details)
+       VALUES ($1, $2, now(), 'extracting', $3, $4)
+       ON CONFLICT (source_id, run_id) DO UPDATE SET status = 'extracting', watermark_from = EXCLUDED.watermark_from
+       WHERE ops.source_syncs.status <> 'committed'`,
+      [spec.id, ctx.runId, from.ts, JSON.stringify(details)],
+    );
+    const dir = sourceLakeKeys.extractDir(spec.id, ctx.runId, attempt());
+    const result = await withTempDir(async (tmp) => {
+      const rows = new PartWriter(deps.lake, tmp, dir, 'part');
+      const keys = spec.deletes === 'reconcile-keys' ? new PartWriter(deps.lake, tmp, dir, 'keys') : undefined;
+      const seen =
+        spec.kind === 'database'
+          ? await extractDatabase(connections.database(spec.connection), spec, from, rows, keys)
+          : await extractHttp(connections.httpBase(spec.connection), spec, from, rows);
+      const parts = await rows.close();
+      const keyParts = await keys?.close();
+      return {
+        attempt: attempt(),
+        parts,
+        ...(keys ? { keyParts, keys: keys.rows } : {}),
+        rows: rows.rows,
+        bytes: rows.bytes + (keys?.bytes ?? 0),
+        from,
+        maxSeen: seen.maxSeen,
+        extractedAt: seen.extractedAt,
+      } satisfies SourceExtractResult;
+    });
+    await deps.warehouse.query(
+      `UPDATE ops.source_syncs SET status = 'extracted', rows_extracted = $3, details = details || $4::jsonb
+       WHERE source_id = $1 AND run_id = $2 AND status <> 'committed'`,
+      [
+        spec.id,
+        ctx.runId,
+        result.rows,
+        JSON.stringify({ extractAttempt: result.attempt, extractDir: dir, keys: result.keys, bytes: result.bytes }),
+      ],
+    );
+    return result;
+  };
+}
+
+/** The source-sync activities, bound to their dependencies. */
+export function createSourceActivities(deps: SourceActivityDeps): SourceActivities {
+  const connections = deps.sources ?? new SourceConnections();
+  const catalog = new Catalog(deps.warehouse);
+  return {
+    extractSource: createExtractSource(deps, connections),
+    commitSource: createCommitSource(deps),
+    async recordSourceSyncFailed({ ctx, failure }) {
+      await deps.warehouse.query(
+        `INSERT INTO ops.source_syncs (source_id, run_id, started_at, status, finished_at, error)
+         VALUES ($1, $2, now(), 'failed', now(), $3)
+         ON CONFLICT (source_id, run_id) DO UPDATE SET status = 'failed', finished_at = now(), error = EXCLUDED.error
+         WHERE ops.source_syncs.status <> 'committed'`,
+        [ctx.sourceId, ctx.runId, `${failure.type}: ${failure.message}`],
+      );
+      await catalog.alert({
+        dedupKey: `source_sync_failed:${ctx.runId}`,
+        kind: 'run_failed',
+        severity: 'critical',
+        pipeline: `source:${ctx.sourceId}`,
+        runId: ctx.runId,
+        message: `source ${ctx.sourceId} sync failed (${failure.type}): ${failure.message}`,
+        details: { failureType: failure.type, workflowId: ctx.workflowId },
+      });
+    },
+  };
+}
