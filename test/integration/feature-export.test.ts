@@ -1,8 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import request from 'supertest';
+import { CatalogService } from '../../infra/demo/catalog-service.js';
+import {
+  dropRecordsDatabase,
+  ensureRecordsDatabase,
+  type RecordsDatabaseOptions,
+} from '../../infra/demo/records-db.js';
+import { sourceSyncWorkflow } from '../../workflows/source-sync.workflow.js';
+import { getSource } from '../../workflows/sources/index.js';
+import { sourceSyncStartOptions } from '../../workflows/sources/start-options.js';
 import type { GroundTruth } from '../../infra/generator/ground-truth.js';
 import { generateMachineFiles } from '../../infra/generator/machine-files.js';
 import { backfillWorkflow } from '../../workflows/backfill.workflow.js';
@@ -14,6 +24,7 @@ import { factoryMachineSignals as spec } from '../../workflows/pipelines/factory
 import { createTestApi, type TestApi } from '../support/api-app.js';
 import { duckRows, normalizeRow, openDuckDb } from '../support/duckdb.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
+import { testServices } from '../support/services.js';
 
 const MACHINES = ['M01', 'M02'];
 const D1 = '2026-11-16';
@@ -28,8 +39,28 @@ describe('feature exports', () => {
   let duck: Awaited<ReturnType<typeof openDuckDb>>;
   let truth: GroundTruth;
 
+  let catalog: CatalogService;
+  let records: RecordsDatabaseOptions;
+  let recordsAdmin: pg.Client;
+
   beforeAll(async () => {
-    env = await createTestEnv('features');
+    // The systems we do not own: a records database (read through a read-only role) and the catalog API.
+    const suffix = randomBytes(3).toString('hex');
+    records = {
+      adminUrl: testServices().databaseUrl,
+      database: `records_features_${suffix}`,
+      reader: { role: `reader_features_${suffix}`, password: 'reader-secret' },
+    };
+    const readerUrl = await ensureRecordsDatabase(records);
+    const admin = new URL(testServices().databaseUrl);
+    admin.pathname = `/${records.database}`;
+    recordsAdmin = new pg.Client({ connectionString: admin.toString() });
+    await recordsAdmin.connect();
+    catalog = new CatalogService();
+    const catalogUrl = await catalog.start();
+    env = await createTestEnv('features', {
+      sources: { RECORDS_DATABASE_URL: readerUrl, CATALOG_API_URL: catalogUrl },
+    });
     // Two working days × 2 machines × 12 hours, loaded by a real backfill.
     truth = await generateMachineFiles({
       outDir: env.landingDir,
@@ -65,7 +96,20 @@ describe('feature exports', () => {
     duck?.close();
     await api?.close();
     await env.close();
+    await recordsAdmin.end();
+    await catalog.stop();
+    await dropRecordsDatabase(records);
   });
+
+  /** Runs one sync of a source through Temporal and checks it committed. */
+  async function sync(sourceId: string): Promise<void> {
+    const spec = getSource(sourceId)!;
+    const outcome = await env.client.workflow.execute(
+      sourceSyncWorkflow,
+      sourceSyncStartOptions(spec, { taskQueue: env.taskQueue, workflowId: `sync-${sourceId}-${env.id}` }),
+    );
+    expect(outcome.status).toBe('committed');
+  }
 
   const http = () => request(api.app.getHttpServer());
   const lakeFile = (key: string) => path.join(env.lakeDir, key);
@@ -204,17 +248,23 @@ describe('feature exports', () => {
   describe('machine-maintenance-daily', () => {
     const FEATURES = machineMaintenanceDaily.columns.map((c) => c.name);
 
-    /** Inserts versions of maintenance records as the source sync stores them. */
+    /**
+     * Writes maintenance records into the records system (inserted, or updated in place, with the `updated_at` the
+     * records system would stamp) and syncs them into the warehouse through the watermark source.
+     */
     async function maintenance(
       rows: { id: number; machine: string; kind: string; started: string; ended: string | null; updated: string }[],
     ) {
       for (const r of rows) {
-        await env.deps.warehouse.query(
-          `INSERT INTO sources.maintenance_event_versions (id, updated_at, machine_id, kind, started_at, ended_at, notes,
-             deleted, loaded_at, run_id) VALUES ($1, $2, $3, $4, $5, $6, 'test', false, now(), 'test')`,
-          [r.id, r.updated, r.machine, r.kind, r.started, r.ended],
+        await recordsAdmin.query(
+          `INSERT INTO public.maintenance_events (id, machine_id, kind, started_at, ended_at, notes, updated_at)
+           VALUES ($1, $2, $3, $4, $5, 'teste', $6)
+           ON CONFLICT (id) DO UPDATE SET machine_id = EXCLUDED.machine_id, kind = EXCLUDED.kind,
+             started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, updated_at = EXCLUDED.updated_at`,
+          [r.id, r.machine, r.kind, r.started, r.ended, r.updated],
         );
       }
+      await sync('maintenance-events');
     }
 
     async function features(body: Record<string, unknown>): Promise<Row[]> {
@@ -225,6 +275,13 @@ describe('feature exports', () => {
         ...body,
       });
       await checkFiles(manifest, 'read_parquet');
+      // The manifest names the last maintenance sync committed by the cut-off (none before any sync).
+      const last = await env.deps.warehouse.query<{ run_id: string }>(
+        `SELECT run_id FROM ops.source_syncs WHERE source_id = 'maintenance-events' AND status = 'committed'
+           AND finished_at <= $1 ORDER BY finished_at DESC LIMIT 1`,
+        [manifest.asOf],
+      );
+      expect(manifest.lineage.sourceSyncs.map((x) => x.runId)).toEqual(last.rows.map((r) => r.run_id));
       if (manifest.rowCount === 0) return [];
       const glob = lakeFile(`v1/exports/machine-maintenance-daily/v1/${exportId}/*.parquet`);
       return duckRows(duck.conn, `SELECT * FROM read_parquet('${glob}') ORDER BY machine_id, feature_date`);
@@ -340,6 +397,37 @@ describe('feature exports', () => {
         else expect(String(online.body.features[f])).toBe(String(v));
       }
     });
+  });
+
+  it('enriches events and the yield mart with the synced catalog (cost of scrap per machine-hour)', async () => {
+    await sync('product-catalog');
+    const products = new Map(catalog.products().map((p) => [p.sku, p]));
+    const events = await env.deps.warehouse.query<{ machine_id: string; hour: string; sku: string; status: string }>(
+      `SELECT machine_id, partition_hour::text AS hour, sku, status FROM factory.production_events`,
+    );
+    // Expected, computed here from the raw events and the catalog service's own data.
+    const expected = new Map<string, number>();
+    for (const e of events.rows) {
+      const key = `${e.machine_id} ${e.hour}`;
+      if (!expected.has(key)) expected.set(key, 0);
+      if (e.status === 'SCRAP') expected.set(key, expected.get(key)! + products.get(e.sku)!.unit_cost);
+    }
+    const mart = await env.deps.warehouse.query<{ machine_id: string; hour: string; scrap_cost: string | null }>(
+      `SELECT machine_id, partition_hour::text AS hour, scrap_cost FROM factory.machine_yield_hourly_enriched`,
+    );
+    expect(mart.rows.length).toBe(48);
+    expect([...expected.values()].some((v) => v > 0)).toBe(true);
+    for (const r of mart.rows) expect(Number(r.scrap_cost)).toBeCloseTo(expected.get(`${r.machine_id} ${r.hour}`)!, 4);
+    const named = await env.deps.warehouse.query<{ sku: string; product_name: string; product_category: string }>(
+      `SELECT DISTINCT sku, product_name, product_category FROM factory.production_events_enriched`,
+    );
+    for (const r of named.rows) {
+      expect([r.sku, r.product_name, r.product_category]).toEqual([
+        r.sku,
+        products.get(r.sku)!.name,
+        products.get(r.sku)!.category,
+      ]);
+    }
   });
 
   it('rejects bad export requests with a 4xx naming the field', async () => {

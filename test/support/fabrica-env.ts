@@ -37,7 +37,12 @@ function dbUrl(base: string, name: string): string {
 }
 
 /** Creates a fresh env: two new databases (migrated), temp lake and landing folders, a unique task queue. */
-export async function createTestEnv(name: string): Promise<FabricaTestEnv> {
+export async function createTestEnv(
+  name: string,
+  options: {
+    /** Source connections by setting, e.g. `{ RECORDS_DATABASE_URL: … }`. */ sources?: Record<string, string>;
+  } = {},
+): Promise<FabricaTestEnv> {
   const s = testServices();
   const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(path.join(tmpdir(), `fabrica-${id}-`));
@@ -53,6 +58,7 @@ export async function createTestEnv(name: string): Promise<FabricaTestEnv> {
     inventoryDatabaseUrl,
     lake: { kind: 'fs', root: lakeDir },
     landing: { kind: 'fs', root: landingDir },
+    sources: options.sources ?? {},
   });
   await Promise.all([deps.lake.check(), deps.landing.check()]);
   const taskQueue = `tq-${id}`;
