@@ -51,6 +51,8 @@ class LakeFileWriter {
     readonly key: string,
     contentType: string,
   ) {
+    // The upload reports a failed or aborted stream through `done`; the stream's own 'error' must not go unhandled.
+    this.pass.on('error', () => undefined);
     this.done = lake.put(key, this.pass, { contentType });
     this.done.catch((err: unknown) => {
       this.failure = err instanceof Error ? err : new Error(String(err));

@@ -122,6 +122,41 @@ describe('fabrica CLI (REST client)', () => {
     expect(partition.stdout).toContain(run.runId);
   });
 
+  it('lists feature sets, starts an export and follows it to its manifest', async () => {
+    const sets = await cli(['feature-sets', '--json'], as('viewer'));
+    expect(sets.code).toBe(0);
+    expect(JSON.parse(sets.stdout).map((s: { id: string }) => s.id)).toContain('machine-maintenance-daily');
+    const args = [
+      'exports',
+      'start',
+      'production-events',
+      '--from',
+      '2026-11-16',
+      '--to',
+      '2026-11-17',
+      '--format',
+      'csv',
+    ];
+    const started = await cli([...args, '--json'], as('operator'));
+    expect(started.code).toBe(0);
+    const exp = JSON.parse(started.stdout) as { exportId: string };
+    expect(exp.exportId).toMatch(/^production-events-v1-[0-9a-f]{16}$/);
+    let view: { status: string; manifest?: { rowCount: number; format: string } } = { status: 'running' };
+    for (let i = 0; i < 100 && view.status === 'running'; i++) {
+      const got = await cli(['exports', 'get', exp.exportId, '--json'], as('viewer'));
+      expect(got.code).toBe(0);
+      view = JSON.parse(got.stdout);
+      if (view.status === 'running') await new Promise((r) => setTimeout(r, 200));
+    }
+    // Nothing was loaded for those days: the export succeeds with no rows.
+    expect(view).toMatchObject({ status: 'succeeded', manifest: { rowCount: 0, format: 'csv' } });
+    const again = await cli(args, as('operator'));
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(exp.exportId);
+    const training = await cli([...args, '--training'], as('operator'));
+    expect([training.code, training.stderr]).toEqual([1, expect.stringMatching(/^fabrica: 400 .*training/)]);
+  });
+
   it('exits 1 with the API status and message when the API answers an error, never with a stack trace', async () => {
     const missing = await cli(['pipelines', 'nope'], as('viewer'));
     expect(missing).toEqual({ code: 1, stdout: '', stderr: 'fabrica: 404 pipeline "nope" not found\n' });
