@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { availablePartitions, typedQuery } from '../activities/export.js';
+import { fillSyntheticEvents } from '../infra/generator/synthetic-events.js';
 import { startEphemeralServices } from '../infra/services/ephemeral.js';
 import { featureExportWorkflow } from '../workflows/feature-export.workflow.js';
 import { productionEvents } from '../workflows/features/production-events.featureset.js';
@@ -30,31 +31,6 @@ function workingDays(): string[] {
     if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) days.push(d.toISOString().slice(0, 10));
   }
   return days;
-}
-
-/** Fills one day of machine-hours with synthetic items, and their ledger entries (as the load writes them). */
-async function fillDay(db: pg.Client, day: string): Promise<void> {
-  await db.query(
-    `INSERT INTO factory.production_events (partition_hour, machine_id, item_seq, ts, sku, status, cycle_ms, temp_c,
-       vibration_mm_s, operator, energy_wh, line_no, source_sha256)
-     SELECT h.hour, m.id, i, h.hour + make_interval(secs => i * 3590.0 / $3), 'SKU-PAN-' || (20 + (i % 3) * 4),
-       CASE WHEN i % 53 = 0 THEN 'SCRAP' WHEN i % 97 = 0 THEN 'REWORK' ELSE 'OK' END,
-       700 + (i * 7919) % 300, 60 + ((i * 31) % 200) / 10.0, 1 + ((i * 17) % 400) / 100.0,
-       (ARRAY['João Silva', 'Inês Conceição', 'Márcia Simões', 'Pedro Costa'])[1 + i % 4],
-       CASE WHEN m.n % 3 = 0 THEN 10 + (i % 50) / 10.0 END, i + 2, 'bench'
-     FROM (SELECT n, 'M' || lpad(n::text, 2, '0') AS id FROM generate_series(1, $2::int) n) m
-     CROSS JOIN (SELECT ($1 || ' ' || lpad(hr::text, 2, '0') || ':00:00-03:00')::timestamptz AS hour
-                 FROM generate_series(6, 17) hr) h
-     CROSS JOIN generate_series(1, $3::int) i`,
-    [day, MACHINES, ITEMS],
-  );
-  await db.query(
-    `INSERT INTO ops.load_ledger (dataset, partition_key, content_sha256, run_id, rows)
-     SELECT 'production_events', 'M' || lpad(m::text, 2, '0') || '@' || $1 || 'T' || lpad(h::text, 2, '0'), 'bench',
-       'bench-fill', $3
-     FROM generate_series(1, $2::int) m CROSS JOIN generate_series(6, 17) h`,
-    [day, MACHINES, ITEMS],
-  );
 }
 
 /** Reads `COPY (sql) TO STDOUT` to the end, discarding it; returns seconds and bytes. */
@@ -90,7 +66,7 @@ async function main(): Promise<void> {
       `filling ${MACHINES} machines × ${DAYS} working days × 12 hours × ${fmt(ITEMS)} items (${from}..${to})…`,
     );
     const fill0 = performance.now();
-    for (const day of days) await fillDay(db, day);
+    for (const day of days) await fillSyntheticEvents(db, { day, machines: MACHINES, itemsPerHour: ITEMS });
     await db.query('VACUUM ANALYZE factory.production_events');
     const rows = Number(
       (await db.query<{ n: string }>('SELECT count(*) AS n FROM factory.production_events')).rows[0]!.n,
