@@ -95,15 +95,21 @@ function apiKeys(env: NodeJS.ProcessEnv, home: string): ApiKeyEntry[] {
   }
 }
 
-function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+/** A URL setting, parsed (undefined when unset); a malformed one stops start-up naming the setting and its form. */
+function urlSetting(env: NodeJS.ProcessEnv, name: string, expected: string): { raw: string; url: URL } | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  let url: URL;
   try {
-    url = new URL(raw);
+    return { raw, url: new URL(raw) };
   } catch {
-    throw new ConfigError(name, 'not a valid URL (expected postgres://user:password@host:port/database)');
+    throw new ConfigError(name, `not a valid URL (expected ${expected})`);
   }
+}
+
+function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const setting = urlSetting(env, name, 'postgres://user:password@host:port/database');
+  if (!setting) return undefined;
+  const { raw, url } = setting;
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError(name, `unsupported scheme "${url.protocol}" (expected postgres://)`);
   }
@@ -113,14 +119,9 @@ function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, 'not a valid URL (expected http(s)://host:port/base-path)');
-  }
+  const setting = urlSetting(env, name, 'http(s)://host:port/base-path');
+  if (!setting) return undefined;
+  const { raw, url } = setting;
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ConfigError(name, `unsupported scheme "${url.protocol}" (expected http:// or https://)`);
   if (url.search || url.hash) throw new ConfigError(name, 'must be a base URL, without query or fragment');
