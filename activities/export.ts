@@ -114,10 +114,10 @@ export function typedQuery(
   asOf: string,
   from: string,
   to: string,
-  partitions?: FeatureQueryInput['partitions'],
+  excluded?: FeatureQueryInput['excluded'],
 ) {
   const columns = exportColumns(spec, request.training);
-  const inner = featureQuery(spec, { from, to, asOf, training: request.training, partitions });
+  const inner = featureQuery(spec, { from, to, asOf, training: request.training, excluded });
   const list =
     request.format === 'csv'
       ? columns.map((c) => `${csvExpr(c)} AS ${c.name}`)
@@ -242,22 +242,23 @@ async function exportCsv(
 }
 
 /**
- * The partitions of an event-grain set's dataset in `[from, to]` first published by the cut-off, per entity (the
- * load ledger keeps every publication; the first one is when the partition became known).
+ * The partitions of an event-grain set's dataset in `[from, to]` first published after the cut-off, per entity (the
+ * load ledger keeps every publication; the first one is when the partition became known). Rows only ever come in
+ * through a load, which writes the ledger, so everything else in the range was published by the cut-off.
  */
-export async function availablePartitions(
+export async function unpublishedPartitions(
   db: Pick<pg.Pool, 'query'>,
   spec: FeatureSetSpec,
   from: string,
   to: string,
   asOf: string,
-): Promise<NonNullable<FeatureQueryInput['partitions']>> {
+): Promise<NonNullable<FeatureQueryInput['excluded']>> {
   const r = await db.query<{ entity: string; hours: Date[] }>(
     `SELECT entity, array_agg(hour ORDER BY hour) AS hours FROM (
        SELECT split_part(partition_key, '@', 1) AS entity,
          (split_part(partition_key, '@', 2) || ':00:00' || $5)::timestamptz AS hour
        FROM ops.load_ledger WHERE dataset = $1
-       GROUP BY partition_key HAVING min(loaded_at) <= $4
+       GROUP BY partition_key HAVING min(loaded_at) > $4
      ) p
      WHERE hour >= ($2 || ' 00:00:00' || $5)::timestamptz AND hour < (($3::date + 1)::text || ' 00:00:00' || $5)::timestamptz
      GROUP BY entity ORDER BY entity`,
@@ -370,11 +371,11 @@ export function createExportActivities(deps: Deps): ExportActivities {
 
     async exportFeatureChunk({ request, asOf, chunk }): Promise<ExportChunkResult> {
       const spec = request.spec;
-      const partitions =
+      const excluded =
         spec.grain === 'events'
-          ? await availablePartitions(deps.warehouse, spec, chunk.from, chunk.to, asOf)
+          ? await unpublishedPartitions(deps.warehouse, spec, chunk.from, chunk.to, asOf)
           : undefined;
-      const { columns, sql } = typedQuery(spec, request, asOf, chunk.from, chunk.to, partitions);
+      const { columns, sql } = typedQuery(spec, request, asOf, chunk.from, chunk.to, excluded);
       const prefix = exportKeys.prefix(spec.id, spec.version, request.exportId);
       const newKey = (n: number) => exportKeys.part(prefix, chunk.index, n, request.format);
       const maxFileBytes = request.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;

@@ -12,7 +12,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { availablePartitions, typedQuery } from '../activities/export.js';
+import { typedQuery, unpublishedPartitions } from '../activities/export.js';
 import { fillSyntheticEvents } from '../infra/generator/synthetic-events.js';
 import { startEphemeralServices } from '../infra/services/ephemeral.js';
 import { featureExportWorkflow } from '../workflows/feature-export.workflow.js';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       asOf,
       from,
       to,
-      await availablePartitions(db, productionEvents, from, to, asOf),
+      await unpublishedPartitions(db, productionEvents, from, to, asOf),
     );
     const own = await copyOut(db, exportSql, '(FORMAT binary)');
     console.log(

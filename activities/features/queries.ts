@@ -17,11 +17,11 @@ export interface FeatureQueryInput {
   /** Restrict to one entity (online features). */
   entity?: string;
   /**
-   * The partitions to read, when the caller has listed them (event-grain sets): per entity, the instants of its
-   * hours first published by the cut-off. Each entity becomes one primary-key index scan, so a chunk of days reads only
-   * its own rows instead of scanning the table.
+   * For event-grain sets, the partitions of the range the caller found published only after the cut-off (per entity,
+   * the instants of their hours), to leave out. Given (even empty), the query reads the range of hours directly (a
+   * BRIN range scan) instead of joining with the ledger.
    */
-  partitions?: { entity: string; hours: string[] }[];
+  excluded?: { entity: string; hours: string[] }[];
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -135,9 +135,9 @@ CROSS JOIN LATERAL (
 };
 
 /**
- * production-events v1: the dataset's rows in the range, from partitions first published by the cut-off. With the
- * partitions listed by the caller, one index scan per machine (rows come out by machine; within one, in storage order); without, a join
- * with the ledger.
+ * production-events v1: the dataset's rows in the range, from partitions first published by the cut-off: the range
+ * of hours minus the partitions the caller found published later (rows in storage order), or, without that list, a
+ * join with the ledger.
  */
 const productionEventsV1: QueryBuilder = (spec, q) => {
   const off = spec.utcOffset;
@@ -147,20 +147,22 @@ const productionEventsV1: QueryBuilder = (spec, q) => {
   const asOf = lit(q.asOf, INSTANT, 'asOf');
   const cols = `e.partition_hour, e.machine_id, e.item_seq, e.ts, e.sku, e.status, e.cycle_ms, e.temp_c,
   e.vibration_mm_s, e.operator, e.energy_wh`;
-  if (q.partitions) {
-    const parts = q.partitions.filter((p) => p.hours.length > 0 && (q.entity === undefined || p.entity === q.entity));
-    if (parts.length === 0) return `SELECT ${cols} FROM factory.production_events e WHERE false`;
-    return parts
-      .map((p) => {
-        const hours = p.hours.map((h) => `${lit(h, INSTANT, 'partition hour')}::timestamptz`).join(', ');
-        return `(SELECT ${cols} FROM factory.production_events e
-  WHERE e.machine_id = ${lit(p.entity, ENTITY, 'entity')} AND e.partition_hour = ANY (ARRAY[${hours}]))`;
-      })
-      .join('\nUNION ALL\n');
-  }
   const entity = q.entity === undefined ? '' : `AND e.machine_id = ${lit(q.entity, ENTITY, 'entity')}`;
   const start = `(${from} || ' 00:00:00${off}')::timestamptz`;
   const end = `((${to}::date + 1)::text || ' 00:00:00${off}')::timestamptz`;
+  if (q.excluded) {
+    const left = q.excluded
+      .filter((p) => p.hours.length > 0)
+      .map((p) => {
+        const hours = p.hours.map((h) => `${lit(h, INSTANT, 'partition hour')}::timestamptz`).join(', ');
+        return `AND NOT (e.machine_id = ${lit(p.entity, ENTITY, 'entity')} AND e.partition_hour = ANY (ARRAY[${hours}]))`;
+      });
+    return `
+SELECT ${cols}
+FROM factory.production_events e
+WHERE e.partition_hour >= ${start} AND e.partition_hour < ${end} ${entity}
+${left.join('\n')}`;
+  }
   return `
 SELECT ${cols}
 FROM factory.production_events e

@@ -199,6 +199,27 @@ describe('feature exports', () => {
     );
     expect(new Set(entries.map((e) => e.runId))).toEqual(new Set(runs.rows.map((r) => r.run_id)));
 
+    // A cut-off in the middle of the loads exports exactly the partitions published by then.
+    const mid = await env.deps.warehouse.query<{ as_of: Date; n: string }>(
+      `WITH first AS (SELECT partition_key, min(loaded_at) AS t FROM ops.load_ledger
+                      WHERE dataset = 'production_events' GROUP BY partition_key),
+            -- (to a whole millisecond, as an ISO instant in the request carries)
+            cut AS (SELECT date_trunc('milliseconds', percentile_disc(0.5) WITHIN GROUP (ORDER BY t)) AS t FROM first)
+       SELECT (SELECT t FROM cut) AS as_of, (
+         SELECT count(*) FROM factory.production_events e JOIN first f
+           ON f.partition_key = e.machine_id || '@' || to_char(e.partition_hour AT TIME ZONE INTERVAL '-03:00', 'YYYY-MM-DD"T"HH24')
+         WHERE f.t <= (SELECT t FROM cut)) AS n`,
+    );
+    const half = await exportViaApi({
+      featureSet: 'production-events',
+      from: D1,
+      to: D2,
+      asOf: mid.rows[0]!.as_of.toISOString(),
+    });
+    expect(Number(mid.rows[0]!.n)).toBeGreaterThan(0);
+    expect(Number(mid.rows[0]!.n)).toBeLessThan(expected.length);
+    expect(half.manifest.rowCount).toBe(Number(mid.rows[0]!.n));
+
     // The same request again is the same export: same id, same manifest, same files.
     const again = await exportViaApi({ featureSet: 'production-events', from: D1, to: D2 });
     expect(again.exportId).toBe(exportId);
