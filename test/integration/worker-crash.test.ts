@@ -68,7 +68,7 @@ describe('kill -9 of the worker in the middle of a load', () => {
     const temp = await env.deps.warehouse.query("SELECT relname FROM pg_class WHERE relpersistence = 't'");
     expect(temp.rows).toEqual([]);
     const tables = await env.deps.warehouse.query(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'factory' ORDER BY 1",
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'factory' AND table_type = 'BASE TABLE' ORDER BY 1",
     );
     expect(tables.rows.map((r: { table_name: string }) => r.table_name)).toEqual([
       'inventory_movements',
