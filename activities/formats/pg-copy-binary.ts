@@ -7,10 +7,10 @@
  * format; finally the trailer, an int16 -1. All integers are big-endian.
  *
  * {@link BinaryCopyDecoder} is a resumable state machine over that stream: each field goes straight into the
- * column builders of a {@link ParquetWriter} (no per-row JS objects, no per-value allocations except for strings'
- * bytes, which are copied once into the page buffer). Chunks may split anywhere — inside the header, a length or a
- * value; the bytes of the one unit (header, count, length or value) that straddles two chunks are kept in a small
- * carry buffer (it grows to the largest value that straddled).
+ * column builders of a {@link ParquetWriter} (no per-row JS objects, no per-value allocations: strings' bytes are
+ * looked up in the column's dictionary, or copied once into the page buffer, straight from the COPY buffer). Chunks
+ * may split anywhere — inside the header, a length or a value; the bytes of the one unit (header, count, length or
+ * value) that straddles two chunks are kept in a small carry buffer (it grows to the largest value that straddled).
  *
  * Types. Before copying, {@link copyBinaryToParquet} plans the query once (`SELECT * FROM (<sql>) LIMIT 0`) to learn
  * the PostgreSQL type of every output column, resolves each type's binary send function in `pg_type` (so domains and
@@ -42,12 +42,13 @@
  * every row the current file is closed when
  * - its rows reach `maxRowsPerFile` (so every file has at most `maxRowsPerFile` rows — exact), or
  * - its `projectedBytes` reach `maxBytesPerFile`. `projectedBytes` is an upper bound of the size the file would have
- *   if closed now (flushed bytes + an overestimate of the buffered row group + a bound of the footer), it was below
- *   the bound before the last row, and one row raises it by at most E(row) + 64 bytes per column, where E(row) is the
- *   row's PLAIN-encoded size counting NULLs at their type's width (8 bytes at most for fixed-width types, 4 + byte
- *   length for strings) plus one presence bit per nullable column. So every file ends up smaller than `maxBytesPerFile` + E(its last row) + 64 × columns —
- *   and in practice somewhat below `maxBytesPerFile` (the estimates are conservative). A single row larger than the
- *   bound still gets its own file.
+ *   if closed now (flushed bytes + an overestimate of the buffered row group — which follows the dictionary-encoded
+ *   size of dictionary-encoded columns — + a bound of the footer), it was below the bound before the last row, and
+ *   one row raises it by at most E(row) + 66 bytes per column, where E(row) is the row's PLAIN-encoded size counting
+ *   NULLs at their type's width (8 bytes at most for fixed-width types, 4 + byte length for strings) plus one
+ *   presence bit per nullable column (see `ParquetWriter.projectedBytes`). So every file ends up smaller than
+ *   `maxBytesPerFile` + E(its last row) + 66 × columns — and in practice a little below `maxBytesPerFile` (the
+ *   estimates are conservative). A single row larger than the bound still gets its own file.
  * Row groups themselves are flushed by the writer's own `rowGroupRows`/`rowGroupBytes` (a file closed early just ends
  * with a smaller row group). If the query returns no rows, one valid zero-row file (schema only) is still written.
  *

@@ -101,20 +101,41 @@ function readStruct(buf: Buffer, start: number): { fields: Map<number, unknown>;
   }
 }
 
-/** Walks the pages of a column chunk; returns their value counts (checks the chunk ends exactly after the last). */
-function walkPages(file: Buffer, offset: number, size: number): number[] {
-  const counts: number[] = [];
+interface WalkedChunk {
+  /** Entries of the leading dictionary page, if any. */
+  dictionary?: number;
+  /** The data pages: values (incl. nulls) and encoding (0 PLAIN, 8 RLE_DICTIONARY). */
+  pages: Array<{ values: number; encoding: number }>;
+}
+
+/**
+ * Walks the pages of a column chunk from its first page (an optional DICTIONARY_PAGE, then DATA_PAGEs); checks the
+ * chunk ends exactly after the last page.
+ */
+function walkChunk(file: Buffer, offset: number, size: number): WalkedChunk {
+  const out: WalkedChunk = { pages: [] };
   let pos = offset;
   while (pos < offset + size) {
     const { fields, end } = readStruct(file, pos);
-    expect(fields.get(1)).toBe(0); // DATA_PAGE
     expect(fields.get(2)).toBe(fields.get(3)); // uncompressed
-    const dataPage = fields.get(5) as Map<number, unknown>;
-    counts.push(dataPage.get(1) as number);
+    if (pos === offset && fields.get(1) === 2) {
+      const dictionaryPage = fields.get(7) as Map<number, unknown>;
+      expect(dictionaryPage.get(2)).toBe(0); // PLAIN
+      out.dictionary = dictionaryPage.get(1) as number;
+    } else {
+      expect(fields.get(1)).toBe(0); // DATA_PAGE
+      const dataPage = fields.get(5) as Map<number, unknown>;
+      out.pages.push({ values: dataPage.get(1) as number, encoding: dataPage.get(2) as number });
+    }
     pos = end + (fields.get(3) as number);
   }
   expect(pos).toBe(offset + size);
-  return counts;
+  return out;
+}
+
+/** Where a column chunk starts, from parquet_metadata(): its dictionary page, else its first data page. */
+function chunkStart(m: Record<string, unknown>): number {
+  return Number(m.dictionary_page_offset ?? m.data_page_offset);
 }
 
 let tmp: string;
@@ -359,85 +380,94 @@ describe('ParquetWriter', () => {
     ]);
   });
 
-  it('writes the schema with logical and converted types, row groups, statistics and key/value metadata', async () => {
-    const rows = allTypeRows(2500);
-    const { file } = await writeFile(ALL_COLUMNS, rows, {
-      rowGroupRows: 1000,
-      pageBytes: 1024,
-      createdBy: 'fabrica test',
-      keyValueMetadata: { 'fabrica.export': 'x1', empty: '' },
-    });
-    const f = save(file);
-    const schema = await query(
-      `SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema('${f}')`,
-    );
-    expect(schema.map((r) => [r.name, r.type, r.converted_type, r.repetition_type])).toEqual([
-      ['schema', null, null, null],
-      ['k', 'INT64', null, 'REQUIRED'],
-      ['b', 'BOOLEAN', null, 'OPTIONAL'],
-      ['i', 'INT32', null, 'REQUIRED'],
-      ['l', 'INT64', null, 'OPTIONAL'],
-      ['d', 'DOUBLE', null, 'OPTIONAL'],
-      ['s', 'BYTE_ARRAY', 'UTF8', 'OPTIONAL'],
-      ['t', 'INT64', 'TIMESTAMP_MICROS', 'OPTIONAL'],
-      ['dt', 'INT32', 'DATE', 'OPTIONAL'],
-      ['rs', 'BYTE_ARRAY', 'UTF8', 'REQUIRED'],
-    ]);
-    const logical = Object.fromEntries(schema.map((r) => [r.name, String(r.logical_type)]));
-    expect(logical.s).toMatch(/StringType/);
-    expect(logical.dt).toMatch(/DateType/);
-    expect(logical.t).toMatch(/TimestampType\(isAdjustedToUTC=(1|true).*MICROS=MicroSeconds\(\)/);
-
-    const fileMeta = await query(`SELECT created_by, num_rows, num_row_groups FROM parquet_file_metadata('${f}')`);
-    expect(fileMeta).toEqual([{ created_by: 'fabrica test', num_rows: 2500n, num_row_groups: 3n }]);
-    const kv = await query(
-      `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata('${f}') ORDER BY 1`,
-    );
-    expect(kv).toEqual([
-      { key: 'empty', value: '' },
-      { key: 'fabrica.export', value: 'x1' },
-    ]);
-
-    const meta = await query(
-      `SELECT row_group_id, row_group_num_rows, path_in_schema, num_values, stats_min_value, stats_max_value,
-              stats_null_count, compression, data_page_offset, total_compressed_size
-       FROM parquet_metadata('${f}') ORDER BY row_group_id, column_id`,
-    );
-    expect(meta).toHaveLength(3 * ALL_COLUMNS.length);
-    expect([0n, 1n, 2n].map((g) => meta.find((m) => m.row_group_id === g)!.row_group_num_rows)).toEqual([
-      1000n,
-      1000n,
-      500n,
-    ]);
-    for (let g = 0; g < 3; g++) {
-      const part = rows.slice(g * 1000, (g + 1) * 1000);
-      const chunk = (name: string) => meta.find((m) => m.row_group_id === BigInt(g) && m.path_in_schema === name)!;
-      for (const [ci, col] of ALL_COLUMNS.entries()) {
-        const m = chunk(col.name);
-        expect(m.compression).toBe('UNCOMPRESSED');
-        expect(m.num_values).toBe(BigInt(part.length));
-        expect(m.stats_null_count).toBe(BigInt(part.filter((r) => r[ci] === null).length));
-        // Every chunk's pages are contiguous and add up to its values; 1 KiB pages split the bigger chunks.
-        const pages = walkPages(file, Number(m.data_page_offset), Number(m.total_compressed_size));
-        expect(pages.reduce((a, b) => a + b, 0)).toBe(part.length);
-        if (col.type !== 'boolean') expect(pages.length).toBeGreaterThan(1);
-      }
-      const ints = part.map((r) => r[2] as number);
-      expect(chunk('i').stats_min_value).toBe(String(Math.min(...ints)));
-      expect(chunk('i').stats_max_value).toBe(String(Math.max(...ints)));
-      const ks = part.map((r) => r[0] as bigint);
-      expect(chunk('k').stats_min_value).toBe(String(ks[0]));
-      expect(chunk('k').stats_max_value).toBe(String(ks[ks.length - 1]));
-      // Longest strings are 300 bytes: past the statistics limit, so `s` has no min/max where they occur.
-      const s = part.map((r) => r[5]).filter((v): v is string => typeof v === 'string');
-      const sorted = [...s].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      const tooLong = Buffer.byteLength(sorted[sorted.length - 1]!) > STRING_STATS_MAX_BYTES;
-      expect(chunk('s').stats_max_value).toBe(tooLong ? null : sorted[sorted.length - 1]);
-      expect(chunk('rs').stats_min_value).toBe(
-        part.map((r) => r[8] as string).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))[0],
+  it.each([false, true])(
+    'writes the schema with logical and converted types, row groups, statistics and key/value metadata (dictionary: %s)',
+    async (dictionary) => {
+      const rows = allTypeRows(2500);
+      const { file } = await writeFile(ALL_COLUMNS, rows, {
+        rowGroupRows: 1000,
+        pageBytes: 1024,
+        createdBy: 'fabrica test',
+        keyValueMetadata: { 'fabrica.export': 'x1', empty: '' },
+        dictionary,
+      });
+      const f = save(file);
+      const schema = await query(
+        `SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema('${f}')`,
       );
-    }
-  });
+      expect(schema.map((r) => [r.name, r.type, r.converted_type, r.repetition_type])).toEqual([
+        ['schema', null, null, null],
+        ['k', 'INT64', null, 'REQUIRED'],
+        ['b', 'BOOLEAN', null, 'OPTIONAL'],
+        ['i', 'INT32', null, 'REQUIRED'],
+        ['l', 'INT64', null, 'OPTIONAL'],
+        ['d', 'DOUBLE', null, 'OPTIONAL'],
+        ['s', 'BYTE_ARRAY', 'UTF8', 'OPTIONAL'],
+        ['t', 'INT64', 'TIMESTAMP_MICROS', 'OPTIONAL'],
+        ['dt', 'INT32', 'DATE', 'OPTIONAL'],
+        ['rs', 'BYTE_ARRAY', 'UTF8', 'REQUIRED'],
+      ]);
+      const logical = Object.fromEntries(schema.map((r) => [r.name, String(r.logical_type)]));
+      expect(logical.s).toMatch(/StringType/);
+      expect(logical.dt).toMatch(/DateType/);
+      expect(logical.t).toMatch(/TimestampType\(isAdjustedToUTC=(1|true).*MICROS=MicroSeconds\(\)/);
+
+      const fileMeta = await query(`SELECT created_by, num_rows, num_row_groups FROM parquet_file_metadata('${f}')`);
+      expect(fileMeta).toEqual([{ created_by: 'fabrica test', num_rows: 2500n, num_row_groups: 3n }]);
+      const kv = await query(
+        `SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata('${f}') ORDER BY 1`,
+      );
+      expect(kv).toEqual([
+        { key: 'empty', value: '' },
+        { key: 'fabrica.export', value: 'x1' },
+      ]);
+
+      const meta = await query(
+        `SELECT row_group_id, row_group_num_rows, path_in_schema, num_values, stats_min_value, stats_max_value,
+              stats_null_count, compression, dictionary_page_offset, data_page_offset, total_compressed_size
+       FROM parquet_metadata('${f}') ORDER BY row_group_id, column_id`,
+      );
+      expect(meta).toHaveLength(3 * ALL_COLUMNS.length);
+      expect([0n, 1n, 2n].map((g) => meta.find((m) => m.row_group_id === g)!.row_group_num_rows)).toEqual([
+        1000n,
+        1000n,
+        500n,
+      ]);
+      for (let g = 0; g < 3; g++) {
+        const part = rows.slice(g * 1000, (g + 1) * 1000);
+        const chunk = (name: string) => meta.find((m) => m.row_group_id === BigInt(g) && m.path_in_schema === name)!;
+        for (const [ci, col] of ALL_COLUMNS.entries()) {
+          const m = chunk(col.name);
+          expect(m.compression).toBe('UNCOMPRESSED');
+          expect(m.num_values).toBe(BigInt(part.length));
+          expect(m.stats_null_count).toBe(BigInt(part.filter((r) => r[ci] === null).length));
+          // Every chunk's pages are contiguous and add up to its values; 1 KiB pages split the bigger PLAIN chunks.
+          const walked = walkChunk(file, chunkStart(m), Number(m.total_compressed_size));
+          expect(walked.pages.reduce((a, p) => a + p.values, 0)).toBe(part.length);
+          if (!dictionary) expect(m.dictionary_page_offset).toBeNull();
+          if (walked.dictionary === undefined && col.type !== 'boolean') expect(walked.pages.length).toBeGreaterThan(1);
+        }
+        const ints = part.map((r) => r[2] as number);
+        expect(chunk('i').stats_min_value).toBe(String(Math.min(...ints)));
+        expect(chunk('i').stats_max_value).toBe(String(Math.max(...ints)));
+        const ks = part.map((r) => r[0] as bigint);
+        expect(chunk('k').stats_min_value).toBe(String(ks[0]));
+        expect(chunk('k').stats_max_value).toBe(String(ks[ks.length - 1]));
+        // Longest strings are 300 bytes: past the statistics limit, so `s` has no min/max where they occur.
+        const s = part.map((r) => r[5]).filter((v): v is string => typeof v === 'string');
+        const sorted = [...s].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const tooLong = Buffer.byteLength(sorted[sorted.length - 1]!) > STRING_STATS_MAX_BYTES;
+        expect(chunk('s').stats_max_value).toBe(tooLong ? null : sorted[sorted.length - 1]);
+        expect(chunk('rs').stats_min_value).toBe(
+          part.map((r) => r[8] as string).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))[0],
+        );
+      }
+      // With dictionaries, the low-cardinality half of `s` makes its chunks dictionary-encoded; the unique columns
+      // stay PLAIN.
+      const dictionaryChunks = meta.filter((m) => m.dictionary_page_offset !== null).map((m) => m.path_in_schema);
+      expect(dictionaryChunks).toEqual(dictionary ? ['s', 's', 's'] : []);
+    },
+  );
 
   it('gives usable statistics for pruning (DuckDB filters still return the right rows)', async () => {
     const rows = allTypeRows(3000);
@@ -655,6 +685,470 @@ describe('ParquetWriter', () => {
     expect(
       () => new ParquetWriter([{ name: 'a', type: 'int32', nullable: false }], () => undefined, { rowGroupRows: 0 }),
     ).toThrow(/rowGroupRows/);
+  });
+});
+
+// ---- dictionary encoding ----------------------------------------------------------------------------------------
+
+/** parquet_metadata() of a file, ordered by row group and column. */
+async function chunkMeta(f: string): Promise<Record<string, unknown>[]> {
+  return query(
+    `SELECT row_group_id, row_group_num_rows, path_in_schema, num_values, encodings, dictionary_page_offset,
+            data_page_offset, total_compressed_size, stats_min_value, stats_max_value, stats_null_count
+     FROM parquet_metadata('${f}') ORDER BY row_group_id, column_id`,
+  );
+}
+
+/** The chunks of column `name`, in row-group order, with their walked pages. */
+function chunksOf(
+  file: Buffer,
+  meta: Record<string, unknown>[],
+  name: string,
+): Array<Record<string, unknown> & { walked: WalkedChunk }> {
+  return meta
+    .filter((m) => m.path_in_schema === name)
+    .map((m) => ({ ...m, walked: walkChunk(file, chunkStart(m), Number(m.total_compressed_size)) }));
+}
+
+/** The PLAIN size of a value as the writer's estimate counts it (NULLs at their type's width). */
+function plainSize(type: ParquetColumn['type'], v: unknown): number {
+  if (type === 'string') return 4 + (v === null ? 0 : Buffer.byteLength(v as string));
+  return { boolean: 1 / 8, int32: 4, date: 4, int64: 8, timestamp: 8, double: 8 }[type];
+}
+
+/**
+ * Appends `rows` checking, after every row, the per-row bound of `projectedBytes` (E(row) + 64 per column + 2 per
+ * dictionary-capable column; a row that flushes a row group may add the next one's fixed bounds, see the writer);
+ * then closes the file and checks the projection bounded its size. Returns the file and the last projection.
+ */
+async function writeChecked(
+  columns: ParquetColumn[],
+  rows: readonly (readonly unknown[])[],
+  options: ParquetWriterOptions = {},
+): Promise<{ file: Buffer; projected: number }> {
+  const chunks: Buffer[] = [];
+  const w = new ParquetWriter(columns, (c) => void chunks.push(Buffer.from(c)), options);
+  const dictionaryColumns = columns.filter((c) => ['string', 'int64', 'timestamp', 'int32', 'date'].includes(c.type));
+  const slack = 64 * columns.length + (options.dictionary === false ? 0 : 2 * dictionaryColumns.length);
+  let worst = -Infinity;
+  for (const row of rows) {
+    const before = w.projectedBytes;
+    await w.appendRow(row);
+    if (w.bufferedRows === 0) continue; // flushed
+    const e = row.reduce<number>(
+      (s, v, i) => s + plainSize(columns[i]!.type, v) + (columns[i]!.nullable ? 1 / 8 : 0),
+      0,
+    );
+    worst = Math.max(worst, w.projectedBytes - before - Math.ceil(e) - slack);
+  }
+  expect(worst).toBeLessThanOrEqual(0);
+  const projected = w.projectedBytes;
+  const { bytes } = await w.close();
+  const file = Buffer.concat(chunks);
+  expect(bytes).toBe(file.length);
+  expect(file.length).toBeLessThanOrEqual(projected);
+  return { file, projected };
+}
+
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+describe('dictionary encoding', () => {
+  const LOW = ['', 'João', 'Ação 🎉', 'x'.repeat(200), 'tab\tnl\n', 'OK', 'SCRAP'];
+  const DICT_COLUMNS: ParquetColumn[] = [
+    { name: 'u', type: 'int64', nullable: false }, // unique: stays PLAIN
+    { name: 's', type: 'string', nullable: true },
+    { name: 'r', type: 'string', nullable: false },
+    { name: 'l', type: 'int64', nullable: true },
+    { name: 't', type: 'timestamp', nullable: false }, // constant for 700 rows, like partition_hour
+    { name: 'n', type: 'int32', nullable: false },
+    { name: 'dt', type: 'date', nullable: true },
+    { name: 'd', type: 'double', nullable: true }, // never dictionary-encoded
+    { name: 'b', type: 'boolean', nullable: true },
+  ];
+  const dictRow = (i: number): unknown[] => [
+    BigInt(i),
+    i % 9 === 4 ? null : LOW[(i * 5) % LOW.length]!,
+    `SKU-PAN-${20 + (i % 20) * 4}`,
+    i % 11 === 0 ? null : BIGS[i % BIGS.length]!,
+    BigInt(Math.floor(i / 700)) * 3_600_000_000n - 10n ** 12n,
+    700 + ((i * 7919) % 300),
+    i % 13 === 0 ? null : (i % 30) - 15,
+    i % 7 === 0 ? null : i / 3,
+    i % 5 === 0 ? null : i % 2 === 0,
+  ];
+  const DICT_SELECT = (f: string) =>
+    `SELECT u::VARCHAR AS u, s, r, l::VARCHAR AS l, epoch_us(t)::VARCHAR AS t, n, (dt - DATE '1970-01-01') AS dt, d, b
+     FROM read_parquet('${f}') ORDER BY u::BIGINT`;
+  const dictExpected = (row: readonly unknown[]) => {
+    const [u, s, r, l, t, n, dt, d, b] = row;
+    return {
+      u: (u as bigint).toString(),
+      s,
+      r,
+      l: l === null ? null : (l as bigint).toString(),
+      t: (t as bigint).toString(),
+      n,
+      dt,
+      d,
+      b,
+    };
+  };
+
+  it('encodes low-cardinality strings (unicode, empty, NULLs), int64, timestamps, int32 and dates; DuckDB reads them back value for value', async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => dictRow(i));
+    const { file } = await writeChecked(DICT_COLUMNS, rows, { rowGroupRows: 2000 });
+    const f = save(file);
+    const got = await query(DICT_SELECT(f));
+    expect(got).toHaveLength(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const g = got[i]!;
+      const row: Record<string, unknown> = { ...g, dt: g.dt === null ? null : Number(g.dt) };
+      const want: Record<string, unknown> = dictExpected(rows[i]!);
+      // One assertion per row would be slow; fail with the first differing row.
+      if (Object.keys(want).some((k) => row[k] !== want[k])) expect(row).toEqual(want);
+    }
+
+    const meta = await chunkMeta(f);
+    const encodings = Object.fromEntries(
+      meta.filter((m) => m.row_group_id === 0n).map((m) => [m.path_in_schema, m.encodings]),
+    );
+    expect(encodings).toEqual({
+      u: 'PLAIN',
+      s: 'PLAIN, RLE, RLE_DICTIONARY',
+      r: 'PLAIN, RLE_DICTIONARY',
+      l: 'PLAIN, RLE, RLE_DICTIONARY',
+      t: 'PLAIN, RLE_DICTIONARY',
+      n: 'PLAIN, RLE_DICTIONARY',
+      dt: 'PLAIN, RLE, RLE_DICTIONARY',
+      d: 'PLAIN, RLE',
+      b: 'PLAIN, RLE',
+    });
+    // Chunks are contiguous from the first byte after the magic; a dictionary chunk starts with its dictionary page
+    // and data_page_offset is its first data page.
+    let at = 4;
+    for (const m of meta) {
+      expect(chunkStart(m)).toBe(at);
+      const walked = walkChunk(file, at, Number(m.total_compressed_size));
+      at += Number(m.total_compressed_size);
+      const g = Number(m.row_group_id);
+      const part = rows.slice(g * 2000, (g + 1) * 2000);
+      const ci = DICT_COLUMNS.findIndex((c) => c.name === m.path_in_schema);
+      const values = part.map((r) => r[ci]).filter((v) => v !== null);
+      expect(walked.pages.reduce((a, p) => a + p.values, 0)).toBe(part.length);
+      expect(m.stats_null_count).toBe(BigInt(part.length - values.length));
+      if (m.dictionary_page_offset === null) {
+        expect(walked.dictionary).toBeUndefined();
+        expect(walked.pages.every((p) => p.encoding === 0)).toBe(true);
+        continue;
+      }
+      expect(Number(m.data_page_offset)).toBeGreaterThan(Number(m.dictionary_page_offset));
+      // One dictionary entry per distinct value of the chunk; every data page holds indices.
+      expect(walked.dictionary).toBe(new Set(values.map(String)).size);
+      expect(walked.pages.every((p) => p.encoding === 8)).toBe(true);
+    }
+    expect(at).toBe(file.length - 8 - file.readUInt32LE(file.length - 8));
+    // Statistics come from the dictionary entries.
+    for (const [g, part] of [rows.slice(0, 2000), rows.slice(2000, 4000), rows.slice(4000)].entries()) {
+      const chunk = (name: string) => meta.find((m) => m.row_group_id === BigInt(g) && m.path_in_schema === name)!;
+      const s = part
+        .map((r) => r[1])
+        .filter((v): v is string => v !== null)
+        .sort(byBytes);
+      expect([chunk('s').stats_min_value, chunk('s').stats_max_value]).toEqual([s[0], s[s.length - 1]]);
+      const r = part.map((x) => x[2] as string).sort(byBytes);
+      expect([chunk('r').stats_min_value, chunk('r').stats_max_value]).toEqual([r[0], r[r.length - 1]]);
+      const l = part
+        .map((x) => x[3])
+        .filter((v): v is bigint => v !== null)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      expect([chunk('l').stats_min_value, chunk('l').stats_max_value]).toEqual([String(l[0]), String(l[l.length - 1])]);
+      const n = part.map((x) => x[5] as number);
+      expect([chunk('n').stats_min_value, chunk('n').stats_max_value]).toEqual([
+        String(Math.min(...n)),
+        String(Math.max(...n)),
+      ]);
+    }
+    // … and they still prune correctly.
+    const count = async (where: string) =>
+      Number((await query(`SELECT count(*) AS n FROM read_parquet('${f}') WHERE ${where}`))[0]!.n);
+    expect(await count("r = 'SKU-PAN-24'")).toBe(rows.filter((r) => r[2] === 'SKU-PAN-24').length);
+    expect(await count("s = 'Ação 🎉'")).toBe(rows.filter((r) => r[1] === 'Ação 🎉').length);
+    expect(await count('n = 999')).toBe(rows.filter((r) => r[5] === 999).length);
+  });
+
+  it('makes files of low-cardinality data much smaller, with the same content', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => dictRow(i));
+    const on = await writeChecked(DICT_COLUMNS, rows, { rowGroupRows: 8192 });
+    const off = await writeChecked(DICT_COLUMNS, rows, { rowGroupRows: 8192, dictionary: false });
+    expect(on.file.length).toBeLessThan(off.file.length * 0.6);
+    const [a, b] = [save(on.file), save(off.file)];
+    expect(await query(DICT_SELECT(a))).toEqual(await query(DICT_SELECT(b)));
+    // Without the unique and double columns, the difference is larger.
+    const low = DICT_COLUMNS.filter((c) => !['u', 'd'].includes(c.name));
+    const lowRows = rows.map((r) => r.filter((_, i) => !['u', 'd'].includes(DICT_COLUMNS[i]!.name)));
+    const lowOn = await writeChecked(low, lowRows, { rowGroupRows: 8192 });
+    const lowOff = await writeChecked(low, lowRows, { rowGroupRows: 8192, dictionary: false });
+    expect(lowOn.file.length).toBeLessThan(lowOff.file.length * 0.2);
+    expect((await chunkMeta(save(lowOff.file))).every((m) => m.dictionary_page_offset === null)).toBe(true);
+  });
+
+  it('encodes runs: a constant column costs a few bytes per chunk; runs of every length read back', async () => {
+    const cols: ParquetColumn[] = [
+      { name: 'id', type: 'int32', nullable: false },
+      { name: 'hour', type: 'timestamp', nullable: false },
+      { name: 'x', type: 'int32', nullable: true },
+    ];
+    const rows: unknown[][] = [];
+    // Row group g: x takes values from a dictionary of K[g] entries (bit widths 1, 6, 12) in runs of 1–70 and a
+    // few of 1000; some NULLs break runs.
+    const K = [2, 37, 3000];
+    for (const [g, k] of K.entries()) {
+      let j = 0;
+      while (rows.length < (g + 1) * 30_000) {
+        const len = j % 101 === 100 ? 1000 : g < 2 ? 1 + ((j * 31) % 70) : 1 + ((j * 31) % 5);
+        const value = (j * 7919) % k;
+        for (let r = 0; r < len && rows.length < (g + 1) * 30_000; r++) {
+          const id = rows.length;
+          rows.push([id, BigInt(g) * 3_600_000_000n, id % 997 === 0 ? null : value]);
+        }
+        j++;
+      }
+    }
+    const { file } = await writeChecked(cols, rows, { rowGroupRows: 30_000 });
+    const f = save(file);
+    const got = await query(`SELECT id, x FROM read_parquet('${f}') ORDER BY id`);
+    expect(got.length).toBe(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      if (got[i]!.x !== rows[i]![2]) expect(got[i]).toEqual({ id: i, x: rows[i]![2] });
+    }
+    const meta = await chunkMeta(f);
+    const hours = chunksOf(file, meta, 'hour');
+    for (const h of hours) {
+      expect(h.walked.dictionary).toBe(1);
+      expect(Number(h.total_compressed_size)).toBeLessThan(80); // 30 000 values: one RLE run
+    }
+    const xs = chunksOf(file, meta, 'x');
+    const distinct = K.map((_, g) => new Set(rows.slice(g * 30_000, (g + 1) * 30_000).map((r) => r[2])).size - 1);
+    expect(xs.map((c) => c.walked.dictionary)).toEqual(distinct);
+    expect(distinct[2]).toBeGreaterThan(2048); // 12-bit indices
+    expect(xs.map((c) => c.encodings)).toEqual(K.map(() => 'PLAIN, RLE, RLE_DICTIONARY'));
+  });
+
+  it('cuts a page or re-counts its indices when a new entry needs a wider bit width', async () => {
+    const cols: ParquetColumn[] = [{ name: 's', type: 'string', nullable: false }];
+    // 600 values from 2 entries (1 bit), then a third entry (2 bits): the 600 indices are written at 1 bit in their
+    // own page. In the second row group the third entry comes after 300 values: re-counted, one page. (Small pages,
+    // so the trial ends after 200 values.)
+    const rows = [
+      ...Array.from({ length: 600 }, (_, i) => [i % 2 ? 'a' : 'b']),
+      ...Array.from({ length: 400 }, (_, i) => [['c', 'd', 'a', 'b'][i % 4]!]),
+      ...Array.from({ length: 300 }, (_, i) => [i % 2 ? 'a' : 'b']),
+      ...Array.from({ length: 700 }, (_, i) => [['a', 'b', 'c', 'd', 'e'][i % 5]!]),
+    ];
+    const { file } = await writeChecked(cols, rows, { rowGroupRows: 1000, pageBytes: 1000 });
+    const f = save(file);
+    expect((await query(`SELECT s FROM read_parquet('${f}')`)).map((r) => r.s)).toEqual(rows.map((r) => r[0]));
+    const [first, second] = chunksOf(file, await chunkMeta(f), 's');
+    expect(first!.walked).toEqual({
+      dictionary: 4,
+      pages: [
+        { values: 600, encoding: 8 },
+        { values: 400, encoding: 8 },
+      ],
+    });
+    expect(second!.walked).toEqual({ dictionary: 5, pages: [{ values: 1000, encoding: 8 }] });
+  });
+
+  it('falls back to PLAIN mid-chunk when the dictionary outgrows dictionaryPageBytes', async () => {
+    const cols: ParquetColumn[] = [
+      { name: 'id', type: 'int32', nullable: false },
+      { name: 's', type: 'string', nullable: true },
+    ];
+    // Every value repeated 4 times (the dictionary pays), ~14 bytes per entry: a 2000-byte dictionary overflows
+    // after ~140 entries in the first row group (2500 rows), not in the second (500 rows, 125 entries).
+    const rows = Array.from({ length: 3000 }, (_, i) => [i, i % 50 === 7 ? null : `value-${Math.floor(i / 4)}`]);
+    const { file } = await writeChecked(cols, rows, { rowGroupRows: 2500, dictionaryPageBytes: 2000, pageBytes: 512 });
+    const f = save(file);
+    const got = await query(`SELECT id, s FROM read_parquet('${f}') ORDER BY id`);
+    expect(got).toEqual(rows.map(([id, s]) => ({ id, s })));
+    const [first, second] = chunksOf(file, await chunkMeta(f), 's');
+    // First row group: dictionary page, dictionary-encoded pages, then PLAIN pages.
+    const kinds = first!.walked.pages.map((p) => p.encoding);
+    expect(kinds[0]).toBe(8);
+    expect(kinds.indexOf(0)).toBeGreaterThan(0);
+    expect(kinds.slice(kinds.indexOf(0)).every((k) => k === 0)).toBe(true);
+    // The dictionary holds value-0 … value-(entries - 1): as many as fit in 2000 bytes.
+    const entries = first!.walked.dictionary!;
+    const bytesOf = (k: number) => Array.from({ length: k }, (_, v) => 4 + `value-${v}`.length).reduce((a, b) => a + b);
+    expect(bytesOf(entries)).toBeLessThanOrEqual(2000);
+    expect(bytesOf(entries + 1)).toBeGreaterThan(2000);
+    const dictValues = first!.walked.pages.filter((p) => p.encoding === 8).reduce((a, p) => a + p.values, 0);
+    expect(dictValues).toBeLessThanOrEqual(entries * 4 + 1);
+    expect(first!.encodings).toBe('PLAIN, RLE, RLE_DICTIONARY');
+    expect([first!.stats_min_value, first!.stats_max_value]).toEqual(['value-0', 'value-99']);
+    // Second row group: dictionary only.
+    expect(second!.walked.dictionary).toBe(125);
+    expect(second!.walked.pages.every((p) => p.encoding === 8)).toBe(true);
+  });
+
+  it('falls back to PLAIN at 64 Ki entries (16-bit indices)', async () => {
+    const cols: ParquetColumn[] = [
+      { name: 'id', type: 'int32', nullable: false },
+      { name: 'x', type: 'int64', nullable: false },
+    ];
+    // Each value twice (every 1000th 50 times, an RLE run at 16 bits): 65 536 entries come after ~134 000 rows.
+    const chunks: Buffer[] = [];
+    const w = new ParquetWriter(cols, (c) => void chunks.push(c), { rowGroupRows: 1 << 20 });
+    let id = 0;
+    for (let v = 0; v < 72_000; v++) {
+      for (let r = v % 1000 === 999 ? 50 : 2; r > 0; r--) {
+        w.column(0).appendInt32(id++);
+        w.column(1).appendInt64(v);
+        await w.endRow();
+      }
+    }
+    await w.close();
+    const file = Buffer.concat(chunks);
+    const f = save(file);
+    const [x] = chunksOf(file, await chunkMeta(f), 'x');
+    expect(x!.walked.dictionary).toBe(65_536);
+    expect(x!.encodings).toBe('PLAIN, RLE_DICTIONARY');
+    expect(x!.walked.pages.at(-1)!.encoding).toBe(0);
+    expect(x!.stats_max_value).toBe('71999');
+    expect(await query(`SELECT count(*) AS n, count(DISTINCT x) AS k FROM read_parquet('${f}')`)).toEqual([
+      { n: BigInt(id), k: 72_000n },
+    ]);
+    const want: number[] = [];
+    for (let v = 0; v < 72_000; v++) for (let r = v % 1000 === 999 ? 50 : 2; r > 0; r--) want.push(v);
+    const got = await query(`SELECT x::INTEGER AS x FROM read_parquet('${f}') ORDER BY id`);
+    let bad = 0;
+    for (let i = 0; i < want.length; i++) if (got[i]!.x !== want[i]) bad++;
+    expect(bad).toBe(0);
+  });
+
+  it('decides per column chunk: the trial keeps a dictionary only where it pays', async () => {
+    const cols: ParquetColumn[] = [
+      { name: 'id', type: 'int32', nullable: false },
+      { name: 's', type: 'string', nullable: true },
+      { name: 'k', type: 'int64', nullable: true },
+    ];
+    // Row groups of 3000: low-cardinality, unique, low-cardinality again.
+    const rows = Array.from({ length: 9000 }, (_, i) => {
+      const unique = i >= 3000 && i < 6000;
+      return [
+        i,
+        i % 10 === 3 ? null : unique ? `id-${i}-${'z'.repeat(i % 13)}` : LOW[i % LOW.length]!,
+        unique ? BigInt(i) * 7n : BigInt(i % 3),
+      ];
+    });
+    const { file } = await writeChecked(cols, rows, { rowGroupRows: 3000, pageBytes: 4096 });
+    const f = save(file);
+    const got = await query(`SELECT id, s, k::VARCHAR AS k FROM read_parquet('${f}') ORDER BY id`);
+    expect(got).toEqual(rows.map(([id, s, k]) => ({ id, s, k: String(k) })));
+    const meta = await chunkMeta(f);
+    for (const name of ['s', 'k']) {
+      const chunks = chunksOf(file, meta, name);
+      expect(chunks.map((c) => c.dictionary_page_offset !== null)).toEqual([true, false, true]);
+      // The unique chunk's trial page was rewritten PLAIN: no RLE_DICTIONARY anywhere in it.
+      expect(chunks[1]!.walked.pages.every((p) => p.encoding === 0)).toBe(true);
+      expect(chunks[1]!.encodings).toBe(name === 's' ? 'PLAIN, RLE' : 'PLAIN, RLE');
+    }
+    const s1 = rows
+      .slice(3000, 6000)
+      .map((r) => r[1])
+      .filter((v): v is string => v !== null)
+      .sort(byBytes);
+    const [, unique] = chunksOf(file, meta, 's');
+    expect([unique!.stats_min_value, unique!.stats_max_value]).toEqual([s1[0], s1[s1.length - 1]]);
+  });
+
+  it('keeps the dictionary of a sequence that restarts every 10 000 rows (item numbers per machine-hour)', async () => {
+    const cols: ParquetColumn[] = [{ name: 'item', type: 'int64', nullable: false }];
+    const rows = Array.from({ length: 50_000 }, (_, i) => [BigInt((i % 10_000) + 1)]);
+    const { file } = await writeChecked(cols, rows, { rowGroupRows: 40_000 });
+    const f = save(file);
+    const [first, second] = chunksOf(file, await chunkMeta(f), 'item');
+    expect(first!.walked.dictionary).toBe(10_000);
+    expect(Number(first!.total_compressed_size)).toBeLessThan(40_000 * 8 * 0.5); // 10 000 × 8 + 40 000 × 14 bits
+    expect(second!.walked.dictionary).toBeUndefined(); // 10 000 values, all distinct: PLAIN
+    expect(await query(`SELECT sum(item) AS s, count(DISTINCT item) AS k FROM read_parquet('${f}')`)).toEqual([
+      { s: 5n * 50_005_000n, k: 10_000n },
+    ]);
+  });
+
+  it('writes pages of only NULLs PLAIN, and all-NULL chunks without a dictionary', async () => {
+    const cols: ParquetColumn[] = [
+      { name: 'id', type: 'int32', nullable: false },
+      { name: 's', type: 'string', nullable: true },
+      { name: 't', type: 'timestamp', nullable: true },
+    ];
+    // Row group 0: 512 values, then 488 NULLs; row group 1: NULLs only. With 32-byte pages, the trial ends after a
+    // few values and the indices fill 128-value (s, 2 bits) and 256-value (t, 1 bit) pages: the last value fills a
+    // page, the NULLs make a page of their own.
+    const rows = Array.from({ length: 2000 }, (_, i) =>
+      i < 512 ? [i, LOW[i % 3]!, BigInt(i % 2) * 1000n] : [i, null, null],
+    );
+    const { file } = await writeChecked(cols, rows, { rowGroupRows: 1000, pageBytes: 32 });
+    const f = save(file);
+    const got = await query(`SELECT id, s, epoch_us(t)::VARCHAR AS t FROM read_parquet('${f}') ORDER BY id`);
+    expect(got).toEqual(rows.map(([id, s, t]) => ({ id, s, t: t === null ? null : String(t) })));
+    const meta = await chunkMeta(f);
+    for (const name of ['s', 't']) {
+      const [first, second] = chunksOf(file, meta, name);
+      expect(first!.walked.dictionary).toBe(name === 's' ? 3 : 2);
+      expect(first!.walked.pages.some((p) => p.encoding === 8)).toBe(true);
+      expect(first!.walked.pages.at(-1)!.encoding).toBe(0);
+      expect(first!.walked.pages.at(-1)!.values).toBe(488);
+      expect(first!.stats_null_count).toBe(488n);
+      expect(second!.dictionary_page_offset).toBeNull();
+      expect(second!.walked.pages.every((p) => p.encoding === 0)).toBe(true);
+      expect(second!.stats_null_count).toBe(1000n);
+      expect(second!.stats_min_value).toBeNull();
+    }
+  });
+
+  it('writes the same file from JS strings and from UTF-8 byte ranges', async () => {
+    const cols: ParquetColumn[] = [{ name: 's', type: 'string', nullable: true }];
+    const values = Array.from({ length: 5000 }, (_, i) => (i % 17 === 0 ? null : LOW[(i * 3) % LOW.length]!));
+    const fromStrings = (
+      await writeFile(
+        cols,
+        values.map((v) => [v]),
+        { rowGroupRows: 2000 },
+      )
+    ).file;
+    const blob = Buffer.from(values.map((v) => v ?? '').join(''), 'utf8');
+    const out: Buffer[] = [];
+    const w = new ParquetWriter(cols, (c) => void out.push(c), { rowGroupRows: 2000 });
+    let at = 0;
+    for (const v of values) {
+      if (v === null) w.column(0).appendNull();
+      else {
+        const n = Buffer.byteLength(v);
+        w.column(0).appendBytes(blob, at, at + n);
+        at += n;
+      }
+      await w.endRow();
+    }
+    await w.close();
+    expect(Buffer.concat(out).equals(fromStrings)).toBe(true);
+  });
+
+  it('keeps projectedBytes an upper bound that follows the dictionary-encoded size', async () => {
+    const rows = Array.from({ length: 60_000 }, (_, i) => dictRow(i));
+    // Big enough that constant overheads do not matter: the projection is within a few % of the file.
+    const { file, projected } = await writeChecked(DICT_COLUMNS, rows, { rowGroupRows: 16_384 });
+    expect(file.length).toBeGreaterThan(projected * 0.95);
+    // The bound holds at every point where a file could be closed, fallbacks and trials included.
+    for (const n of [1, 2, 700, 8191, 8192, 8193, 12_000]) {
+      await writeChecked(DICT_COLUMNS, rows.slice(0, n), { rowGroupRows: 5000, pageBytes: 2048 });
+      await writeChecked(DICT_COLUMNS, rows.slice(0, n), { rowGroupRows: 5000, dictionaryPageBytes: 300 });
+    }
+  });
+
+  it('validates dictionaryPageBytes', () => {
+    const cols: ParquetColumn[] = [{ name: 's', type: 'string', nullable: true }];
+    expect(() => new ParquetWriter(cols, () => undefined, { dictionaryPageBytes: 0 })).toThrow(/dictionaryPageBytes/);
   });
 });
 

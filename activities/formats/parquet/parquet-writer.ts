@@ -1,8 +1,9 @@
 /**
  * A streaming Parquet writer with bounded memory, written from the Apache Parquet format spec (no dependency).
  *
- * Layout of a file: `PAR1`, then row groups (each: one column chunk per column, in schema order; each chunk: one or
- * more data pages), then the footer (`FileMetaData`, Thrift compact), its 4-byte little-endian length and `PAR1`.
+ * Layout of a file: `PAR1`, then row groups (each: one column chunk per column, in schema order; each chunk: an optional
+ * dictionary page, then one or more data pages), then the footer (`FileMetaData`, Thrift compact), its 4-byte
+ * little-endian length and `PAR1`.
  *
  * Design choices:
  * - Flat schema only (a root group with one leaf per column); columns are REQUIRED or OPTIONAL, never REPEATED.
@@ -16,23 +17,59 @@
  *     timestamp → INT64 + TIMESTAMP(isAdjustedToUTC = true, MICROS) / TIMESTAMP_MICROS (µs since the Unix epoch, UTC)
  *     date      → INT32 + DATE / DATE (days since the Unix epoch)
  * - Encoding: PLAIN values (BOOLEAN bit-packed LSB first, numbers little-endian, BYTE_ARRAY as a 4-byte LE length +
- *   bytes). Data pages are v1 (`DATA_PAGE`); the codec is UNCOMPRESSED (no native compression library needed, any
- *   reader can read the files as they are). No dictionary pages, no page index, no bloom filters.
+ *   bytes), or dictionary encoding (below). Data pages are v1 (`DATA_PAGE`); the codec is UNCOMPRESSED (no native
+ *   compression library needed, any reader can read the files as they are). No page index, no bloom filters.
+ * - Dictionary encoding (option `dictionary`, on by default) for string, int64, timestamp, int32 and date columns, as
+ *   parquet-mr and arrow do it: per column chunk, a DICTIONARY_PAGE holds the chunk's distinct values (PLAIN, in
+ *   first-seen order) and the data pages hold RLE_DICTIONARY indices (one byte of bit width, then the indices in the
+ *   RLE/bit-packed hybrid: RLE runs where a run of equal values makes it shorter, bit-packed otherwise; never longer
+ *   than bit-packing everything). Boolean and double columns are always PLAIN. Per column chunk:
+ *   · Trial: the chunk's first page with values is buffered as indices until it holds 16 Ki values (nulls
+ *     included; enough to see a sequence that restarts every 10,000 rows repeat) or a page's worth (`pageBytes`) of
+ *     PLAIN bytes. The dictionary is kept only if dictionary + indices come out smaller than PLAIN; otherwise that
+ *     page is rewritten PLAIN from the dictionary (no information is lost) and the whole chunk is PLAIN, without a
+ *     dictionary page. So a unique column (ids, µs timestamps) costs 16 Ki hash inserts per chunk (1/8 of a default
+ *     row group), not a dictionary. The trial ends early, keeping the dictionary, at 1, 2, 4 or 8 Ki values if the
+ *     dictionary already halves the size (low-cardinality columns: their estimate is then exact sooner, below).
+ *   · Past the trial, each dictionary-encoded page re-checks the whole chunk (dictionary + encoded indices < PLAIN
+ *     size of those values); a chunk that stops paying writes its next pages PLAIN.
+ *   · Overflow: a dictionary holds at most 64 Ki entries (indices fit 16 bits) and `dictionaryPageBytes` (1 MiB) of
+ *     PLAIN values. The value that would overflow it is not added; the pages so far stay dictionary-encoded (the
+ *     open one is cut; during the trial, the trial is decided first) and the rest of the chunk is PLAIN
+ *     ("fallback", what parquet-mr and arrow do too). No already-encoded page is ever rewritten, so memory stays
+ *     bounded: the dictionary (≤ 1 MiB + its hash table), and the open page's indices (2 bytes each, no more than
+ *     its PLAIN values would take).
+ *   · A page's bit width is the dictionary's width when the page started; when a new entry needs one more bit, the
+ *     page's indices are re-counted at the new width if it has ≤ 512 of them, else the page is cut first. A page with
+ *     only nulls is written PLAIN (it has no values).
+ *   · The chunk metadata lists the encodings used (PLAIN for the dictionary page and PLAIN data pages, RLE for
+ *     definition levels, RLE_DICTIONARY for indices), `dictionary_page_offset` (the chunk's start) and
+ *     `data_page_offset` (its first data page), and `encoding_stats` (pages per type and encoding, so readers know
+ *     whether every data page is dictionary-encoded).
+ *   · Lookups take the bytes as they come (the COPY buffer for strings: a MurmurHash3 of the bytes, then a byte
+ *     comparison with the entry on a hash match), no JS string per value — measured 2–5× faster than a Map keyed by
+ *     `latin1Slice`; while a string column repeats its previous value, each value is just compared with it. Numbers
+ *     are looked up by their 32-bit halves, after a check against the last value seen.
  * - Definition levels (OPTIONAL columns only; max level 1) use the RLE/bit-packed hybrid, bit width 1, prefixed by
  *   their 4-byte LE length as v1 pages require: a single RLE run when a page has no nulls (or only nulls), else one
  *   bit-packed run (the page's presence bitmap as is; the last group of 8 is zero-padded, which the spec allows).
  *   REQUIRED columns have no levels. Repetition levels are never written (max repetition level 0).
- * - Pages are cut per column when their buffered values reach `pageBytes` (1 MiB by default) or 1 Mi values; a row
- *   group is flushed when it holds `rowGroupRows` rows or its estimated encoded size reaches `rowGroupBytes`.
+ * - Pages are cut per column when their buffered values reach `pageBytes` (1 MiB by default; PLAIN bytes, or
+ *   indices × bit width / 8 for a dictionary-encoded page) or 1 Mi values; a row group is flushed when it holds
+ *   `rowGroupRows` rows or its estimated encoded size reaches `rowGroupBytes`.
  * - Statistics: each column chunk gets `null_count` and, under `column_orders` = TYPE_ORDER for every column,
  *   `min_value`/`max_value` (signed order for numbers/dates/timestamps, false < true, unsigned byte order for
- *   strings). Doubles also get `nan_count`; NaNs are left out of min/max, a zero min is written as -0.0 and a zero
- *   max as +0.0, as the spec requires. String min/max longer than 256 bytes are omitted (the values are not
- *   truncated). The deprecated `min`/`max` fields are not written. No page-level statistics.
- * - Memory: every column buffers the values of its current page in one growable Buffer (kept and reused across
- *   pages), and finished pages until their row group is flushed; flushing hands the pages to the sink (small ones
- *   coalesced into ~1 MiB chunks) and drops them. So memory ≈ one row group (≤ rowGroupBytes, plus at most one value
- *   per column) plus the small metadata of the flushed row groups (kept until the footer is written).
+ *   strings), over the PLAIN pages' values and the dictionary's entries (every entry is some value of the chunk).
+ *   Doubles also get `nan_count`; NaNs are left out of min/max, a zero min is written as -0.0 and a zero max as
+ *   +0.0, as the spec requires. String min/max longer than 256 bytes are omitted (the values are not truncated). The
+ *   deprecated `min`/`max` fields are not written. No page-level statistics.
+ * - Memory: every column buffers the values (or dictionary indices) of its current page in one growable buffer (kept
+ *   and reused across pages), its dictionary, and finished pages until their row group is flushed; flushing hands
+ *   the pages to the sink (small ones coalesced into ~1 MiB chunks) and drops them. So memory ≈ one row group
+ *   (≤ rowGroupBytes, plus at most one value per column) plus one dictionary per column (≤ dictionaryPageBytes) plus
+ *   the small metadata of the flushed row groups (kept until the footer is written).
+ * - Size estimate (`bufferedBytes`, `projectedBytes`, used for row-group flushing and file rolling): a proven upper
+ *   bound that follows the dictionary-encoded size; see {@link ParquetWriter.bufferedBytes}.
  * - Output goes to an async `sink(chunk)`. Row-group flushes are serialized in call order and each sink call is
  *   awaited before the next (back-pressure): await what `endRow()`/`appendRow()` return.
  *
@@ -64,6 +101,13 @@ export interface ParquetWriterOptions {
   createdBy?: string;
   /** File-level key/value metadata. */
   keyValueMetadata?: Record<string, string>;
+  /**
+   * Dictionary-encode the string, int64, timestamp, int32 and date columns where it pays (default true); false
+   * writes every column PLAIN.
+   */
+  dictionary?: boolean;
+  /** A column chunk's dictionary page may hold at most this many bytes of values (default 1 MiB). */
+  dictionaryPageBytes?: number;
 }
 
 /** Receives the file's bytes, in order; a returned promise is awaited before the next chunk (back-pressure). */
@@ -72,10 +116,29 @@ export type ParquetSink = (chunk: Buffer) => Promise<void> | void;
 export const DEFAULT_ROW_GROUP_ROWS = 128 * 1024;
 export const DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_PAGE_BYTES = 1024 * 1024;
+export const DEFAULT_DICTIONARY_PAGE_BYTES = 1024 * 1024;
+/** Most entries of one column chunk's dictionary (so indices fit 16 bits). */
+export const MAX_DICTIONARY_ENTRIES = 1 << 16;
 /** Longest string min/max written to statistics. */
 export const STRING_STATS_MAX_BYTES = 256;
 
 const MAX_PAGE_VALUES = 1 << 20;
+// How a dictionary-capable builder encodes its next non-null value.
+/** PLAIN (no dictionary, or the chunk fell back). */
+const D_PLAIN: number = 0;
+/** Dictionary, on trial: the chunk's first page with values, until it is decided (see the file header). */
+const D_TRIAL: number = 1;
+/** Dictionary, decided. */
+const D_DICT: number = 2;
+/**
+ * The trial ends after this many values (or a page's worth of PLAIN bytes): enough to see a sequence that repeats
+ * every 10,000 values (item numbers per machine-hour) come back.
+ */
+const TRIAL_VALUES = 16384;
+/** … so its indices are below 16384: 14 bits at most. */
+const TRIAL_WIDTH = 14;
+/** The trial's first checkpoint; the next ones come at every doubling. */
+const TRIAL_FIRST_CHECK = 1024;
 /** Upper bound of one page's header, its definition-levels prefix and run header, and its bit-packing round-ups. */
 export const PAGE_OVERHEAD_BOUND = 64;
 /** Hand pages of at least this size to the sink alone; coalesce smaller ones up to this size. */
@@ -85,8 +148,9 @@ const MAGIC = Buffer.from('PAR1', 'latin1');
 // Parquet enums (parquet.thrift).
 const PhysicalType = { BOOLEAN: 0, INT32: 1, INT64: 2, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
 const ConvertedType = { UTF8: 0, DATE: 6, TIMESTAMP_MICROS: 10 } as const;
-const Encoding = { PLAIN: 0, RLE: 3 } as const;
+const Encoding = { PLAIN: 0, RLE: 3, RLE_DICTIONARY: 8 } as const;
 const PAGE_TYPE_DATA_PAGE = 0;
+const PAGE_TYPE_DICTIONARY_PAGE = 2;
 const CODEC_UNCOMPRESSED = 0;
 const REPETITION_REQUIRED = 0;
 const REPETITION_OPTIONAL = 1;
@@ -121,12 +185,26 @@ const FIXED_WIDTH: Record<ParquetColumnType, number> = {
   date: 4,
 };
 
+/** The column types that may be dictionary-encoded. */
+const DICTIONARY_TYPES: ReadonlySet<ParquetColumnType> = new Set(['string', 'int64', 'timestamp', 'int32', 'date']);
+
 /** Shared byte accounting of a writer's builders (so the writer's estimate costs O(1) per row). */
 interface Accounting {
-  /** Payload bytes of variable-length values buffered in the current row group. */
+  /**
+   * Bytes of the current row group's values that the writer's per-row estimate does not cover: string payloads, and
+   * everything of dictionary-capable columns (their PLAIN values, dictionary entries and indices; see
+   * {@link ParquetWriter.bufferedBytes}). A multiple of 1/8.
+   */
   varBytes: number;
   /** Pages cut in the current row group. */
   pages: number;
+}
+
+/** What a builder needs from the writer's options. */
+interface BuilderOptions {
+  pageBytes: number;
+  dictionary: boolean;
+  dictionaryPageBytes: number;
 }
 
 /** Statistics of a finished column chunk. */
@@ -139,10 +217,16 @@ interface ChunkStats {
 
 /** A finished column chunk, ready to be written. */
 interface FinishedChunk {
+  /** Its pages in file order: the dictionary page first, if any, then the data pages. */
   pages: Buffer[];
   bytes: number;
   values: number;
   stats: ChunkStats;
+  /** Size of the leading dictionary page (0: none). */
+  dictionaryPageBytes: number;
+  /** Data pages with PLAIN values, and with RLE_DICTIONARY indices. */
+  plainPages: number;
+  dictionaryPages: number;
 }
 
 function describe(col: ParquetColumn): string {
@@ -200,6 +284,383 @@ function isI32(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
 }
 
+// ---- dictionaries ---------------------------------------------------------------------------------------------------
+
+/** Bit width of dictionary indices up to `maxIndex` (at least 1, as parquet-mr and arrow write). */
+function widthFor(maxIndex: number): number {
+  return maxIndex < 2 ? 1 : 32 - Math.clz32(maxIndex);
+}
+
+/** MurmurHash3 (x86, 32-bit) of `b[s, s + n)`. */
+function hashBytes(b: Uint8Array, s: number, n: number): number {
+  let h = 0x9747b28c;
+  const end4 = s + (n & ~3);
+  let i = s;
+  for (; i < end4; i += 4) {
+    let k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = n & 3;
+  if (tail !== 0) {
+    let k = b[i]!;
+    if (tail > 1) k |= b[i + 1]! << 8;
+    if (tail > 2) k |= b[i + 2]! << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** A 32-bit mix of an i64's halves. */
+function hash64(hi: number, lo: number): number {
+  let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi ^ 0x7f4a7c15, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  h = Math.imul(h, 0x297a2d39);
+  return h ^ (h >>> 15);
+}
+
+/** Hash tables larger than this many slots (for more than 16 Ki entries) are not kept from one chunk to the next. */
+const BIG_TABLE = 1 << 15;
+
+/**
+ * One column chunk's dictionary: its distinct values in first-seen order, already PLAIN-encoded in `plain` (the body of
+ * the dictionary page), and an open-addressing hash table (linear probing, load ≤ 1/2) from value to entry number.
+ */
+abstract class Dictionary {
+  /** Entries. */
+  size = 0;
+  /** Bytes of `plain` used: the PLAIN size of the entries. */
+  bytes = 0;
+  plain: Buffer = Buffer.alloc(4096);
+  /** Hash of each entry. */
+  protected hashes = new Int32Array(256);
+  /** Slots: entry number + 1, 0 = empty. */
+  protected table = new Int32Array(512);
+  protected mask = 511;
+
+  /** Appends the PLAIN bytes of entries `idx[0, n)` to `out` at `at` (room must be there); returns the new end. */
+  abstract copyEntries(idx: Uint16Array, n: number, out: Buffer, at: number): number;
+
+  /**
+   * Forgets every entry (for the next column chunk). Buffers grown past what a trial of a unique column needs (16 Ki
+   * entries) are dropped, so a few big dictionaries do not hold memory for the writer's lifetime.
+   */
+  clear(): void {
+    if (this.table.length > BIG_TABLE) {
+      this.table = new Int32Array(512);
+      this.mask = 511;
+    } else if (this.size > 0) this.table.fill(0);
+    if (this.hashes.length > BIG_TABLE / 2) this.hashes = new Int32Array(256);
+    if (this.plain.length > 1 << 20) this.plain = Buffer.alloc(4096);
+    this.size = 0;
+    this.bytes = 0;
+  }
+
+  protected ensurePlain(n: number): void {
+    if (this.bytes + n <= this.plain.length) return;
+    let cap = this.plain.length * 2;
+    while (cap < this.bytes + n) cap *= 2;
+    const next = Buffer.alloc(cap);
+    this.plain.copy(next, 0, 0, this.bytes);
+    this.plain = next;
+  }
+
+  /** Registers entry `e` (= size, already stored) with hash `h`. */
+  protected index(e: number, h: number): void {
+    if (e >= this.hashes.length) {
+      const next = new Int32Array(this.hashes.length * 2);
+      next.set(this.hashes);
+      this.hashes = next;
+    }
+    this.hashes[e] = h;
+    this.size = e + 1;
+    if (this.size * 2 > this.table.length) {
+      const table = new Int32Array(this.table.length * 2);
+      const mask = table.length - 1;
+      for (let j = 0; j < this.size; j++) {
+        let i = this.hashes[j]! & mask;
+        while (table[i] !== 0) i = (i + 1) & mask;
+        table[i] = j + 1;
+      }
+      this.table = table;
+      this.mask = mask;
+      return;
+    }
+    let i = h & this.mask;
+    while (this.table[i] !== 0) i = (i + 1) & this.mask;
+    this.table[i] = e + 1;
+  }
+}
+
+/** BYTE_ARRAY values, looked up by their bytes (no JS string per value). */
+class BytesDictionary extends Dictionary {
+  /** Offset in `plain` of each entry's 4-byte length; `starts[size]` = `bytes`. */
+  private starts = new Int32Array(257);
+  /** The entry of the last value looked up, and whether it was the same as the one before (values come in runs). */
+  private last = -1;
+  private repeating = false;
+  /** Hash of the last value looked up and not found (for {@link add}). */
+  private missHash = 0;
+
+  /**
+   * The entry holding `b[s, s + n)`, or -1. While values repeat, each is first compared with the previous one (no
+   * hashing); otherwise it is hashed and looked up.
+   */
+  find(b: Uint8Array, s: number, n: number): number {
+    const { plain, starts } = this;
+    const end = s + n;
+    if (this.repeating) {
+      const last = this.last;
+      let at = starts[last]! + 4;
+      if (starts[last + 1]! - at === n) {
+        let k = s;
+        while (k < end && plain[at] === b[k]) {
+          at++;
+          k++;
+        }
+        if (k === end) return last;
+      }
+      this.repeating = false;
+    }
+    const h = hashBytes(b, s, n);
+    const { table, mask, hashes } = this;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const slot = table[i]!;
+      if (slot === 0) {
+        this.missHash = h;
+        return -1;
+      }
+      const e = slot - 1;
+      if (hashes[e] !== h) continue;
+      let at = starts[e]! + 4;
+      if (starts[e + 1]! - at !== n) continue;
+      let k = s;
+      while (k < end && plain[at] === b[k]) {
+        at++;
+        k++;
+      }
+      if (k === end) {
+        this.repeating = e === this.last;
+        this.last = e;
+        return e;
+      }
+    }
+  }
+
+  /** Adds `b[s, s + n)`, just looked up by {@link find} and not found; returns its entry. */
+  add(b: Uint8Array, s: number, n: number): number {
+    this.ensurePlain(4 + n);
+    const plain = this.plain;
+    let o = this.bytes;
+    plain[o] = n;
+    plain[o + 1] = n >>> 8;
+    plain[o + 2] = n >>> 16;
+    plain[o + 3] = n >>> 24;
+    o += 4;
+    for (let k = 0; k < n; k++) plain[o + k] = b[s + k]!;
+    const e = this.size;
+    if (e + 2 > this.starts.length) {
+      const next = new Int32Array(this.starts.length * 2);
+      next.set(this.starts);
+      this.starts = next;
+    }
+    this.bytes = o + n;
+    this.starts[e + 1] = this.bytes;
+    this.index(e, this.missHash);
+    this.last = e;
+    this.repeating = false;
+    return e;
+  }
+
+  copyEntries(idx: Uint16Array, n: number, out: Buffer, at: number): number {
+    for (let j = 0; j < n; j++) {
+      const e = idx[j]!;
+      at += this.plain.copy(out, at, this.starts[e], this.starts[e + 1]);
+    }
+    return at;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.last = -1;
+    this.repeating = false;
+    if (this.starts.length > BIG_TABLE / 2 + 1) this.starts = new Int32Array(257);
+  }
+}
+
+/** INT64 (`width` 8) or INT32 (`width` 4) values, looked up by their 32-bit halves. */
+class FixedDictionary extends Dictionary {
+  private his = new Int32Array(256);
+  private los = new Int32Array(256);
+  /** The last entry found or added (values often repeat in runs). */
+  private last = -1;
+  private lastHi = 0;
+  private lastLo = 0;
+
+  constructor(private readonly width: 4 | 8) {
+    super();
+  }
+
+  /** The entry holding the value `hi * 2^32 + lo` (`lo` as int32 bits; `hi` = 0 for INT32), or -1. */
+  find(hi: number, lo: number): number {
+    lo |= 0;
+    if (lo === this.lastLo && hi === this.lastHi && this.last >= 0) return this.last;
+    const { table, mask, los, his } = this;
+    for (let i = hash64(hi, lo) & mask; ; i = (i + 1) & mask) {
+      const slot = table[i]!;
+      if (slot === 0) return -1;
+      const e = slot - 1;
+      if (los[e] === lo && his[e] === hi) {
+        this.last = e;
+        this.lastHi = hi;
+        this.lastLo = lo;
+        return e;
+      }
+    }
+  }
+
+  /** Adds the value (absent); returns its entry. */
+  add(hi: number, lo: number): number {
+    lo |= 0;
+    const e = this.size;
+    if (e >= this.los.length) {
+      const his = new Int32Array(this.los.length * 2);
+      const los = new Int32Array(this.los.length * 2);
+      his.set(this.his);
+      los.set(this.los);
+      this.his = his;
+      this.los = los;
+    }
+    this.his[e] = hi;
+    this.los[e] = lo;
+    this.ensurePlain(this.width);
+    const o = this.bytes;
+    const plain = this.plain;
+    plain[o] = lo;
+    plain[o + 1] = lo >>> 8;
+    plain[o + 2] = lo >>> 16;
+    plain[o + 3] = lo >>> 24;
+    if (this.width === 8) {
+      plain[o + 4] = hi;
+      plain[o + 5] = hi >>> 8;
+      plain[o + 6] = hi >>> 16;
+      plain[o + 7] = hi >>> 24;
+    }
+    this.bytes = o + this.width;
+    this.index(e, hash64(hi, lo));
+    this.last = e;
+    this.lastHi = hi;
+    this.lastLo = lo;
+    return e;
+  }
+
+  copyEntries(idx: Uint16Array, n: number, out: Buffer, at: number): number {
+    const w = this.width;
+    const plain = this.plain;
+    for (let j = 0; j < n; j++) {
+      const p = idx[j]! * w;
+      for (let k = 0; k < w; k++) out[at + k] = plain[p + k]!;
+      at += w;
+    }
+    return at;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.last = -1;
+    if (this.los.length > BIG_TABLE / 2) {
+      this.his = new Int32Array(256);
+      this.los = new Int32Array(256);
+    }
+  }
+}
+
+/** Bytes of the unsigned varint of `x` (x < 2^28). */
+function varintLength(x: number): number {
+  return x < 0x80 ? 1 : x < 0x4000 ? 2 : x < 0x200000 ? 3 : 4;
+}
+
+function putVarint(out: Buffer, o: number, x: number): number {
+  while (x >= 0x80) {
+    out[o++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
+  }
+  out[o++] = x;
+  return o;
+}
+
+/** Scratch space of {@link encodeIndices}. */
+let indexScratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Bit-packs `idx[s, e)` at width `w` as one bit-packed run (zero-padded to a multiple of 8 values). */
+function packRun(idx: Uint16Array, s: number, e: number, w: number, out: Buffer, o: number): number {
+  const groups = (e - s + 7) >>> 3;
+  o = putVarint(out, o, groups * 2 + 1);
+  const end = o + groups * w; // groups of 8 values of w bits: w bytes each
+  let acc = 0;
+  let bits = 0;
+  for (let i = s; i < e; i++) {
+    acc |= idx[i]! << bits;
+    bits += w;
+    while (bits >= 8) {
+      out[o++] = acc;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  }
+  if (bits > 0) out[o++] = acc;
+  while (o < end) out[o++] = 0; // the last group's padding
+  return o;
+}
+
+/**
+ * Encodes the dictionary indices `idx[0, n)` with the RLE/bit-packed hybrid at bit width `w` (1–16) into a scratch
+ * buffer; returns it and the encoded length. Runs of equal indices become RLE runs only when that saves bytes: a run
+ * of `r` values (after lending up to 7 of them to complete the preceding bit-packed run's last group of 8) is
+ * RLE-encoded iff ⌊r/8⌋·w ≥ its RLE size (varint header + ⌈w/8⌉ value bytes) + 3 (the header of the bit-packed run
+ * that may follow it). So the output is never longer than one bit-packed run of all values: ⌈n/8⌉·w + 3 bytes.
+ */
+function encodeIndices(idx: Uint16Array, n: number, w: number): { buf: Buffer; length: number } {
+  const bound = Math.ceil(n / 8) * w + 16;
+  if (indexScratch.length < bound) indexScratch = Buffer.allocUnsafe(Math.max(bound, indexScratch.length * 2));
+  const out = indexScratch;
+  const valueBytes = (w + 7) >>> 3;
+  let o = 0;
+  let packStart = 0;
+  let i = 0;
+  while (i < n) {
+    const x = idx[i]!;
+    let j = i + 1;
+    while (j < n && idx[j] === x) j++;
+    if (j - i >= 8) {
+      const lend = (8 - ((i - packStart) & 7)) & 7;
+      const r = j - i - lend;
+      if (r > 0 && (r >>> 3) * w >= varintLength(r * 2) + valueBytes + 3) {
+        if (i + lend > packStart) o = packRun(idx, packStart, i + lend, w, out, o);
+        o = putVarint(out, o, r * 2);
+        out[o++] = x;
+        if (valueBytes === 2) out[o++] = x >>> 8;
+        packStart = j;
+      }
+    }
+    i = j;
+  }
+  if (packStart < n) o = packRun(idx, packStart, n, w, out, o);
+  return { buf: out, length: o };
+}
+
 const DATE_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})$/;
 
 /** `YYYY-MM-DD` → days since the Unix epoch, or undefined if not a valid date. */
@@ -218,7 +679,7 @@ function parseIsoDate(s: string): number | undefined {
  * methods that fit the column's type work, the others throw a TypeError naming the column.
  */
 export abstract class ColumnBuilder {
-  /** Values of the current page, PLAIN-encoded (non-null values only). */
+  /** Values of the current page, PLAIN-encoded (non-null values only; empty while the page is dictionary-encoded). */
   protected v: Buffer;
   protected vlen = 0;
   /** Presence bitmap of the current page (bit i set = value i not null); OPTIONAL columns only. */
@@ -226,22 +687,60 @@ export abstract class ColumnBuilder {
   /** Values (incl. nulls) in the current page. */
   protected count = 0;
   protected nulls = 0;
+  /** The current page is full: cut it before the next append. */
+  protected cutDue = false;
   private pages: Buffer[] = [];
   private pagesBytes = 0;
   private chunkValues = 0;
   private chunkNulls = 0;
   protected readonly nullable: boolean;
+  protected readonly pageBytes: number;
   private readonly initialCapacity: number;
+
+  // ---- dictionary encoding (see the file header) -----------------------------------------------------------------
+  /** The column chunk's dictionary, if the column may be dictionary-encoded. */
+  protected readonly dict: Dictionary | undefined;
+  /** D_PLAIN, D_TRIAL or D_DICT: how the next non-null value is encoded. */
+  protected dstate: number;
+  /**
+   * What a PLAIN value adds to {@link Accounting.varBytes} besides string payloads: its PLAIN width when the
+   * writer's per-row estimate leaves the column out (dictionary-capable columns), else 0.
+   */
+  protected readonly plainCost: number;
+  private readonly maxDictBytes: number;
+  /** Dictionary indices of the current page's non-null values (dictionary-encoded pages only). */
+  private idx = new Uint16Array(0);
+  private nIdx = 0;
+  /** Bit width of the current page's indices (D_DICT). */
+  private pageWidth = 0;
+  /** Bytes {@link Accounting.varBytes} counts per index: pageWidth / 8, or TRIAL_WIDTH / 8 during the trial. */
+  private indexCost = TRIAL_WIDTH / 8;
+  /** The current page is full when it holds this many indices (D_DICT). */
+  private indexLimit = 0;
+  /** The trial's next checkpoint (values in the page). */
+  private trialCheckAt = TRIAL_FIRST_CHECK;
+  /** PLAIN size of the chunk's dictionary-encoded values. */
+  private dictPlainBytes = 0;
+  /** Encoded size of the indices of the chunk's dictionary-encoded pages already cut. */
+  private dictIndexBytes = 0;
+  private dictPages = 0;
+  private plainPages = 0;
 
   constructor(
     readonly column: ParquetColumn,
-    protected readonly pageBytes: number,
+    options: BuilderOptions,
     protected readonly acc: Accounting,
+    dict?: Dictionary,
   ) {
     this.nullable = column.nullable;
-    this.initialCapacity = Math.min(pageBytes + 64, 64 * 1024);
+    this.pageBytes = options.pageBytes;
+    this.initialCapacity = Math.min(this.pageBytes + 64, 64 * 1024);
     this.v = ColumnBuilder.alloc(this.initialCapacity);
     this.d = new Uint8Array(this.nullable ? 1024 : 0);
+    this.dict = options.dictionary ? dict : undefined;
+    this.dstate = this.dict ? D_TRIAL : D_PLAIN;
+    this.plainCost = this.dict ? FIXED_WIDTH[column.type] : 0;
+    this.maxDictBytes = options.dictionaryPageBytes;
   }
 
   /** A zero-filled buffer with its own ArrayBuffer (offset 0, so DataView scans are aligned and cheap). */
@@ -253,11 +752,12 @@ export abstract class ColumnBuilder {
 
   appendNull(): void {
     if (!this.nullable) throw new TypeError(`${describe(this.column)} cannot take null`);
+    if (this.cutDue) this.cutPage();
     const i = this.count >>> 3;
     if (i >= this.d.length) this.growD();
     this.count++;
     this.nulls++;
-    if (this.count >= MAX_PAGE_VALUES) this.cutPage();
+    if (this.count >= MAX_PAGE_VALUES) this.cutDue = true;
   }
   appendBool(_b: boolean): void {
     throw cannot(this.column, 'a boolean');
@@ -354,7 +854,10 @@ export abstract class ColumnBuilder {
     this.d = next;
   }
 
-  /** Marks one non-null value appended (its bytes are already in `v`); cuts the page when it is full. */
+  /**
+   * Marks one non-null value appended (its bytes are already in `v`). A full page is cut when the next value comes
+   * (every appender starts with `if (this.cutDue) this.cutPage()`), so one append never cuts more than one page.
+   */
   protected present(): void {
     const c = this.count;
     if (this.nullable) {
@@ -363,14 +866,27 @@ export abstract class ColumnBuilder {
       this.d[i] = this.d[i]! | (1 << (c & 7));
     }
     this.count = c + 1;
-    if (this.vlen >= this.pageBytes || this.count >= MAX_PAGE_VALUES) this.cutPage();
+    if (this.vlen >= this.pageBytes || this.count >= MAX_PAGE_VALUES) this.cutDue = true;
   }
 
-  /** Encodes the current page (header + levels + values) into its own buffer and starts a new page. */
+  /**
+   * Encodes the current page (header + levels + values) into its own buffer and starts a new page. A page whose
+   * non-null values are dictionary indices is RLE_DICTIONARY-encoded, any other (PLAIN values, or only nulls) PLAIN.
+   */
   protected cutPage(): void {
+    this.cutDue = false;
+    if (this.count === 0) return;
+    if (this.dstate === D_TRIAL) this.endTrial();
     const count = this.count;
-    if (count === 0) return;
-    const valuesLen = this.valuesLength();
+    const n = this.nIdx;
+    let indices: { buf: Buffer; length: number } | undefined;
+    let valuesLen: number;
+    if (n > 0) {
+      indices = encodeIndices(this.idx, n, this.pageWidth);
+      valuesLen = 1 + indices.length; // the bit width byte, then the hybrid-encoded indices
+    } else {
+      valuesLen = this.valuesLength();
+    }
     let levels: Buffer | undefined;
     let bitmapBytes = 0;
     if (this.nullable) {
@@ -394,7 +910,7 @@ export abstract class ColumnBuilder {
       .fieldI32(3, bodyLen)
       .fieldStructBegin(5)
       .fieldI32(1, count)
-      .fieldI32(2, Encoding.PLAIN)
+      .fieldI32(2, indices ? Encoding.RLE_DICTIONARY : Encoding.PLAIN)
       .fieldI32(3, Encoding.RLE)
       .fieldI32(4, Encoding.RLE)
       .structEnd()
@@ -407,8 +923,17 @@ export abstract class ColumnBuilder {
       page.set(this.d.subarray(0, bitmapBytes), at);
       at += bitmapBytes;
     }
-    this.v.copy(page, at, 0, valuesLen);
-    this.scanPage();
+    if (indices) {
+      page[at++] = this.pageWidth;
+      indices.buf.copy(page, at, 0, indices.length);
+      this.dictPages++;
+      this.dictIndexBytes += valuesLen;
+      this.nIdx = 0;
+    } else {
+      this.v.copy(page, at, 0, valuesLen);
+      this.scanPage();
+      this.plainPages++;
+    }
     this.pages.push(page);
     this.pagesBytes += page.length;
     this.acc.pages++;
@@ -422,6 +947,11 @@ export abstract class ColumnBuilder {
     if (this.v.length > 4 * (this.pageBytes + 64) && this.v.length > this.initialCapacity) {
       this.v = ColumnBuilder.alloc(this.initialCapacity);
     }
+    // Re-check the dictionary at every dictionary-encoded page: past the trial it must still beat PLAIN, counted over
+    // the whole chunk, or the rest of the chunk is written PLAIN.
+    if (indices && this.dstate === D_DICT && this.dict!.bytes + this.dictIndexBytes >= this.dictPlainBytes) {
+      this.dstate = D_PLAIN;
+    }
   }
 
   /** Values (incl. nulls) appended to the current row group. */
@@ -429,9 +959,160 @@ export abstract class ColumnBuilder {
     return this.chunkValues + this.count;
   }
 
+  // ---- dictionary encoding ----------------------------------------------------------------------------------------
+
+  /**
+   * Asks to add a new dictionary entry of `entryBytes` PLAIN bytes (D_TRIAL or D_DICT). False: the dictionary is
+   * full, the column chunk went on PLAIN and the caller must append the value PLAIN. True: the caller adds the entry
+   * (its bytes are accounted here) and appends its index with {@link pushIndex}.
+   */
+  protected admit(entryBytes: number): boolean {
+    const dict = this.dict!;
+    if (dict.size >= MAX_DICTIONARY_ENTRIES || dict.bytes + entryBytes > this.maxDictBytes) {
+      this.fallBack();
+      return false;
+    }
+    if (this.dstate === D_DICT) {
+      const w = widthFor(dict.size);
+      if (w > this.pageWidth) {
+        // The new index needs one more bit. Re-count the page's indices at the new width if that is cheap (≤ 64
+        // bytes), else cut the page so the indices already counted keep their width.
+        if (this.nIdx <= 512) this.acc.varBytes += (this.nIdx * (w - this.pageWidth)) / 8;
+        else {
+          this.cutPage();
+          if (this.dstate !== D_DICT) return false;
+        }
+        this.setWidth(w);
+      }
+    }
+    this.acc.varBytes += entryBytes;
+    return true;
+  }
+
+  /** Appends the dictionary index `e` of a non-null value whose PLAIN size is `plainBytes`. */
+  protected pushIndex(e: number, plainBytes: number): void {
+    const k = this.nIdx;
+    if (k === this.idx.length) this.growIdx();
+    this.idx[k] = e;
+    this.nIdx = k + 1;
+    this.dictPlainBytes += plainBytes;
+    this.acc.varBytes += this.indexCost;
+    const c = this.count;
+    if (this.nullable) {
+      const i = c >>> 3;
+      if (i >= this.d.length) this.growD();
+      this.d[i] = this.d[i]! | (1 << (c & 7));
+    }
+    this.count = c + 1;
+    if (this.dstate === D_TRIAL) {
+      if (c + 1 < this.trialCheckAt && this.dictPlainBytes < this.pageBytes) return;
+      if (!this.checkTrial()) return;
+      if (this.dstate === D_PLAIN) {
+        if (this.vlen >= this.pageBytes || this.count >= MAX_PAGE_VALUES) this.cutDue = true;
+        return;
+      }
+    }
+    if (k + 1 >= this.indexLimit || c + 1 >= MAX_PAGE_VALUES) this.cutDue = true;
+  }
+
+  private growIdx(): void {
+    const next = new Uint16Array(Math.max(1024, this.idx.length * 2));
+    next.set(this.idx);
+    this.idx = next;
+  }
+
+  private setWidth(w: number): void {
+    this.pageWidth = w;
+    this.indexCost = w / 8;
+    this.indexLimit = Math.max(1, Math.ceil((this.pageBytes * 8) / w));
+  }
+
+  /**
+   * At a trial checkpoint: ends the trial early if the dictionary already halves the values' size, or at its end
+   * (16 Ki values, or a page's worth of PLAIN bytes) whatever the outcome; returns false if the trial goes on.
+   */
+  private checkTrial(): boolean {
+    if (this.count < TRIAL_VALUES && this.dictPlainBytes < this.pageBytes) {
+      const dict = this.dict!;
+      if (2 * (dict.bytes + (this.nIdx * widthFor(dict.size - 1)) / 8) > this.dictPlainBytes) {
+        this.trialCheckAt *= 2;
+        return false;
+      }
+    }
+    this.endTrial();
+    return true;
+  }
+
+  /**
+   * Ends the trial (the chunk's first page with values): keeps the dictionary if it makes the values smaller than
+   * PLAIN would (dictionary + indices at their real width < PLAIN), else rewrites the page PLAIN and drops it.
+   */
+  private endTrial(): void {
+    const n = this.nIdx;
+    if (n === 0) return; // nothing seen yet
+    const dict = this.dict!;
+    const w = widthFor(dict.size - 1);
+    if (dict.bytes + (n * w) / 8 < this.dictPlainBytes) {
+      this.acc.varBytes += (n * (w - TRIAL_WIDTH)) / 8;
+      this.dstate = D_DICT;
+      this.setWidth(w);
+      return;
+    }
+    // PLAIN, now the page's only encoding: its values are the dictionary entries in index order.
+    this.ensure(this.dictPlainBytes);
+    this.vlen = dict.copyEntries(this.idx, n, this.v, this.vlen);
+    this.acc.varBytes += this.dictPlainBytes - dict.bytes - n * this.indexCost;
+    dict.clear();
+    this.nIdx = 0;
+    this.dictPlainBytes = 0;
+    this.dstate = D_PLAIN;
+  }
+
+  /** The dictionary is full: the values so far stay dictionary-encoded (or go PLAIN if still in the trial and the
+   * dictionary does not pay), the rest of the column chunk is PLAIN. */
+  private fallBack(): void {
+    if (this.dstate === D_TRIAL) {
+      this.endTrial();
+      if (this.dstate === D_PLAIN) return;
+    }
+    this.cutPage();
+    this.dstate = D_PLAIN;
+  }
+
+  /** Encodes the dictionary page (PLAIN values). */
+  private dictionaryPage(): Buffer {
+    const dict = this.dict!;
+    const header = new CompactWriter(48)
+      .structBegin()
+      .fieldI32(1, PAGE_TYPE_DICTIONARY_PAGE)
+      .fieldI32(2, dict.bytes)
+      .fieldI32(3, dict.bytes)
+      .fieldStructBegin(7)
+      .fieldI32(1, dict.size)
+      .fieldI32(2, Encoding.PLAIN)
+      .structEnd()
+      .structEnd()
+      .finish();
+    const page = Buffer.allocUnsafe(header.length + dict.bytes);
+    header.copy(page, 0);
+    dict.plain.copy(page, header.length, 0, dict.bytes);
+    return page;
+  }
+
+  /** Folds the dictionary's entries (every one used by the chunk) into the chunk statistics. */
+  protected scanDictionary(_dict: Dictionary): void {}
+
   /** Finishes the column chunk of the current row group and resets the builder for the next one. */
   finishChunk(): FinishedChunk {
     this.cutPage();
+    let dictionaryPageBytes = 0;
+    if (this.dictPages > 0) {
+      const page = this.dictionaryPage();
+      this.pages.unshift(page);
+      this.pagesBytes += page.length;
+      dictionaryPageBytes = page.length;
+      this.scanDictionary(this.dict!);
+    }
     const { min, max, nanCount } = this.takeMinMax();
     const stats: ChunkStats = { nullCount: this.chunkNulls };
     if (min && max && min.length <= STRING_STATS_MAX_BYTES && max.length <= STRING_STATS_MAX_BYTES) {
@@ -439,11 +1120,31 @@ export abstract class ColumnBuilder {
       stats.max = max;
     }
     if (nanCount !== undefined) stats.nanCount = nanCount;
-    const chunk: FinishedChunk = { pages: this.pages, bytes: this.pagesBytes, values: this.chunkValues, stats };
+    const chunk: FinishedChunk = {
+      pages: this.pages,
+      bytes: this.pagesBytes,
+      values: this.chunkValues,
+      stats,
+      dictionaryPageBytes,
+      plainPages: this.plainPages,
+      dictionaryPages: this.dictPages,
+    };
     this.pages = [];
     this.pagesBytes = 0;
     this.chunkValues = 0;
     this.chunkNulls = 0;
+    if (this.dict) {
+      this.dict.clear();
+      this.dstate = D_TRIAL;
+      this.trialCheckAt = TRIAL_FIRST_CHECK;
+      this.indexCost = TRIAL_WIDTH / 8;
+      this.pageWidth = 0;
+      this.dictPlainBytes = 0;
+      this.dictIndexBytes = 0;
+      if (this.idx.length > 1 << 18) this.idx = new Uint16Array(0);
+    }
+    this.dictPages = 0;
+    this.plainPages = 0;
     return chunk;
   }
 }
@@ -455,6 +1156,7 @@ class BooleanBuilder extends ColumnBuilder {
   private sawFalse = false;
 
   override appendBool(b: boolean): void {
+    if (this.cutDue) this.cutPage();
     const i = this.bits >>> 3;
     if (i >= this.v.length) this.ensure(i + 1 - this.vlen);
     if (b) this.v[i] = this.v[i]! | (1 << (this.bits & 7));
@@ -501,8 +1203,19 @@ class Int32Builder extends ColumnBuilder {
   private min = 0;
   private max = 0;
   private any = false;
+  private readonly fdict: FixedDictionary | undefined;
+
+  constructor(column: ParquetColumn, options: BuilderOptions, acc: Accounting) {
+    super(column, options, acc, options.dictionary ? new FixedDictionary(4) : undefined);
+    this.fdict = this.dict as FixedDictionary | undefined;
+  }
 
   protected put32(n: number): void {
+    if (this.cutDue) this.cutPage();
+    if (this.dstate !== D_PLAIN) {
+      this.dict32(n);
+      return;
+    }
     if (this.vlen + 4 > this.v.length) this.ensure(4);
     const v = this.v;
     const o = this.vlen;
@@ -511,7 +1224,20 @@ class Int32Builder extends ColumnBuilder {
     v[o + 2] = n >> 16;
     v[o + 3] = n >> 24;
     this.vlen = o + 4;
+    this.acc.varBytes += this.plainCost;
     this.present();
+  }
+  private dict32(n: number): void {
+    const dict = this.fdict!;
+    let e = dict.find(0, n);
+    if (e < 0) {
+      if (!this.admit(4)) {
+        this.put32(n);
+        return;
+      }
+      e = dict.add(0, n);
+    }
+    this.pushIndex(e, 4);
   }
   override appendInt32(n: number): void {
     if (!isI32(n)) throw new RangeError(`${describe(this.column)}: ${show(n)} is not an int32`);
@@ -521,6 +1247,11 @@ class Int32Builder extends ColumnBuilder {
     this.put32(((b[p]! << 24) >> 16) | b[p + 1]!);
   }
   override appendInt32BE(b: Uint8Array, p: number): void {
+    if (this.cutDue) this.cutPage();
+    if (this.dstate !== D_PLAIN) {
+      this.dict32((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+      return;
+    }
     if (this.vlen + 4 > this.v.length) this.ensure(4);
     const v = this.v;
     const o = this.vlen;
@@ -529,6 +1260,7 @@ class Int32Builder extends ColumnBuilder {
     v[o + 2] = b[p + 1]!;
     v[o + 3] = b[p]!;
     this.vlen = o + 4;
+    this.acc.varBytes += this.plainCost;
     this.present();
   }
   checkValue(value: unknown): void {
@@ -540,9 +1272,15 @@ class Int32Builder extends ColumnBuilder {
     else this.put32(value as number);
   }
   protected scanPage(): void {
-    const n = this.vlen >>> 2;
+    this.scanValues(this.v, this.vlen);
+  }
+  protected override scanDictionary(dict: Dictionary): void {
+    this.scanValues(dict.plain, dict.bytes);
+  }
+  private scanValues(buf: Buffer, len: number): void {
+    const n = len >>> 2;
     if (n === 0) return;
-    const view = new DataView(this.v.buffer, this.v.byteOffset, this.vlen);
+    const view = new DataView(buf.buffer, buf.byteOffset, len);
     let min = this.any ? this.min : view.getInt32(0, true);
     let max = this.any ? this.max : min;
     for (let i = 0; i < n; i++) {
@@ -610,9 +1348,20 @@ class Int64Builder extends ColumnBuilder {
   private maxHi = 0;
   private maxLo = 0;
   private any = false;
+  private readonly fdict: FixedDictionary | undefined;
+
+  constructor(column: ParquetColumn, options: BuilderOptions, acc: Accounting) {
+    super(column, options, acc, options.dictionary ? new FixedDictionary(8) : undefined);
+    this.fdict = this.dict as FixedDictionary | undefined;
+  }
 
   /** Appends the i64 `hi * 2^32 + lo` (`hi` signed, `lo` unsigned 32-bit). */
   protected put64(hi: number, lo: number): void {
+    if (this.cutDue) this.cutPage();
+    if (this.dstate !== D_PLAIN) {
+      this.dict64(hi, lo);
+      return;
+    }
     if (this.vlen + 8 > this.v.length) this.ensure(8);
     const v = this.v;
     const o = this.vlen;
@@ -625,7 +1374,20 @@ class Int64Builder extends ColumnBuilder {
     v[o + 6] = hi >> 16;
     v[o + 7] = hi >> 24;
     this.vlen = o + 8;
+    this.acc.varBytes += this.plainCost;
     this.present();
+  }
+  private dict64(hi: number, lo: number): void {
+    const dict = this.fdict!;
+    let e = dict.find(hi, lo);
+    if (e < 0) {
+      if (!this.admit(8)) {
+        this.put64(hi, lo);
+        return;
+      }
+      e = dict.add(hi, lo);
+    }
+    this.pushIndex(e, 8);
   }
   protected putAny(v: bigint | number): void {
     const [hi, lo] = typeof v === 'bigint' ? splitBigInt(v) : splitSafeInteger(v);
@@ -648,6 +1410,14 @@ class Int64Builder extends ColumnBuilder {
     this.put64(n < 0 ? -1 : 0, n >>> 0);
   }
   override appendInt64BE(b: Uint8Array, p: number): void {
+    if (this.cutDue) this.cutPage();
+    if (this.dstate !== D_PLAIN) {
+      this.dict64(
+        (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!,
+        (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!,
+      );
+      return;
+    }
     if (this.vlen + 8 > this.v.length) this.ensure(8);
     const v = this.v;
     const o = this.vlen;
@@ -660,6 +1430,7 @@ class Int64Builder extends ColumnBuilder {
     v[o + 6] = b[p + 1]!;
     v[o + 7] = b[p]!;
     this.vlen = o + 8;
+    this.acc.varBytes += this.plainCost;
     this.present();
   }
   checkValue(value: unknown): void {
@@ -671,9 +1442,15 @@ class Int64Builder extends ColumnBuilder {
     else this.putAny(value as bigint | number);
   }
   protected scanPage(): void {
-    const n = this.vlen >>> 3;
+    this.scanValues(this.v, this.vlen);
+  }
+  protected override scanDictionary(dict: Dictionary): void {
+    this.scanValues(dict.plain, dict.bytes);
+  }
+  private scanValues(buf: Buffer, len: number): void {
+    const n = len >>> 3;
     if (n === 0) return;
-    const view = new DataView(this.v.buffer, this.v.byteOffset, this.vlen);
+    const view = new DataView(buf.buffer, buf.byteOffset, len);
     let minHi = this.any ? this.minHi : view.getInt32(4, true);
     let minLo = this.any ? this.minLo : view.getUint32(0, true);
     let maxHi = this.any ? this.maxHi : minHi;
@@ -768,6 +1545,7 @@ class DoubleBuilder extends ColumnBuilder {
 
   override appendDouble(n: number): void {
     if (typeof n !== 'number') throw cannot(this.column, show(n));
+    if (this.cutDue) this.cutPage();
     if (this.vlen + 8 > this.v.length) this.ensure(8);
     this.v.writeDoubleLE(n, this.vlen);
     this.vlen += 8;
@@ -781,6 +1559,7 @@ class DoubleBuilder extends ColumnBuilder {
     this.appendDouble(FLOAT_SCRATCH.readFloatBE(0));
   }
   override appendDoubleBE(b: Uint8Array, p: number): void {
+    if (this.cutDue) this.cutPage();
     if (this.vlen + 8 > this.v.length) this.ensure(8);
     const v = this.v;
     const o = this.vlen;
@@ -841,14 +1620,37 @@ class DoubleBuilder extends ColumnBuilder {
   }
 }
 
+/** UTF-8 of a string appended while dictionary-encoding. */
+let stringScratch = Buffer.allocUnsafe(1024);
+
 /** BYTE_ARRAY (UTF-8 strings): 4-byte little-endian length + bytes. */
 class StringBuilder extends ColumnBuilder {
   private chunkMin: Buffer | undefined;
   private chunkMax: Buffer | undefined;
+  private readonly bdict: BytesDictionary | undefined;
+
+  constructor(column: ParquetColumn, options: BuilderOptions, acc: Accounting) {
+    super(column, options, acc, options.dictionary ? new BytesDictionary() : undefined);
+    this.bdict = this.dict as BytesDictionary | undefined;
+  }
 
   override appendBytes(buf: Uint8Array, start: number, end: number): void {
     const n = end - start;
     if (!(n >= 0) || end > buf.length) throw new RangeError(`${describe(this.column)}: bad byte range`);
+    if (this.cutDue) this.cutPage();
+    if (this.dstate !== D_PLAIN) {
+      const dict = this.bdict!;
+      let e = dict.find(buf, start, n);
+      if (e < 0) {
+        if (!this.admit(4 + n)) {
+          this.appendBytes(buf, start, end); // the chunk went PLAIN
+          return;
+        }
+        e = dict.add(buf, start, n);
+      }
+      this.pushIndex(e, 4 + n);
+      return;
+    }
     if (this.vlen + 4 + n > this.v.length) this.ensure(4 + n);
     const v = this.v;
     let o = this.vlen;
@@ -863,17 +1665,23 @@ class StringBuilder extends ColumnBuilder {
       v.set(buf.subarray(start, end), o);
     }
     this.vlen = o + n;
-    this.acc.varBytes += n;
+    this.acc.varBytes += n + this.plainCost;
     this.present();
   }
   override appendString(s: string): void {
     if (typeof s !== 'string') throw cannot(this.column, show(s));
     const max = s.length * 3;
+    if (this.cutDue) this.cutPage();
+    if (this.dstate !== D_PLAIN) {
+      if (stringScratch.length < max) stringScratch = Buffer.allocUnsafe(Math.max(max, stringScratch.length * 2));
+      this.appendBytes(stringScratch, 0, stringScratch.write(s, 0, 'utf8'));
+      return;
+    }
     if (this.vlen + 4 + max > this.v.length) this.ensure(4 + max);
     const n = this.v.write(s, this.vlen + 4, 'utf8');
     this.v.writeUInt32LE(n, this.vlen);
     this.vlen += 4 + n;
-    this.acc.varBytes += n;
+    this.acc.varBytes += n + this.plainCost;
     this.present();
   }
   checkValue(value: unknown): void {
@@ -886,8 +1694,12 @@ class StringBuilder extends ColumnBuilder {
     else this.appendBytes(value as Uint8Array, 0, (value as Uint8Array).length);
   }
   protected scanPage(): void {
-    const v = this.v;
-    const end = this.vlen;
+    this.scanValues(this.v, this.vlen);
+  }
+  protected override scanDictionary(dict: Dictionary): void {
+    this.scanValues(dict.plain, dict.bytes);
+  }
+  private scanValues(v: Buffer, end: number): void {
     if (end === 0) return;
     let minS = 4;
     let minL = v.readUInt32LE(0);
@@ -920,22 +1732,22 @@ class StringBuilder extends ColumnBuilder {
   }
 }
 
-function builderFor(col: ParquetColumn, pageBytes: number, acc: Accounting): ColumnBuilder {
+function builderFor(col: ParquetColumn, options: BuilderOptions, acc: Accounting): ColumnBuilder {
   switch (col.type) {
     case 'boolean':
-      return new BooleanBuilder(col, pageBytes, acc);
+      return new BooleanBuilder(col, options, acc);
     case 'int32':
-      return new Int32Builder(col, pageBytes, acc);
+      return new Int32Builder(col, options, acc);
     case 'date':
-      return new DateBuilder(col, pageBytes, acc);
+      return new DateBuilder(col, options, acc);
     case 'int64':
-      return new Int64Builder(col, pageBytes, acc);
+      return new Int64Builder(col, options, acc);
     case 'timestamp':
-      return new TimestampBuilder(col, pageBytes, acc);
+      return new TimestampBuilder(col, options, acc);
     case 'double':
-      return new DoubleBuilder(col, pageBytes, acc);
+      return new DoubleBuilder(col, options, acc);
     case 'string':
-      return new StringBuilder(col, pageBytes, acc);
+      return new StringBuilder(col, options, acc);
     default:
       throw new TypeError(`unknown Parquet column type ${String((col as { type: unknown }).type)}`);
   }
@@ -985,7 +1797,18 @@ function encodeRowGroup(chunks: ChunkMeta[], numRows: number, ordinal: number): 
   let total = 0;
   for (const { col, offset, chunk } of chunks) {
     total += chunk.bytes;
-    const encodings = col.nullable ? [Encoding.PLAIN, Encoding.RLE] : [Encoding.PLAIN];
+    const dictionary = chunk.dictionaryPageBytes > 0;
+    // PLAIN: values of PLAIN data pages and of the dictionary page; RLE: definition levels; RLE_DICTIONARY: indices.
+    const encodings: number[] = [];
+    if (chunk.plainPages > 0 || dictionary) encodings.push(Encoding.PLAIN);
+    if (col.nullable) encodings.push(Encoding.RLE);
+    if (chunk.dictionaryPages > 0) encodings.push(Encoding.RLE_DICTIONARY);
+    // PageEncodingStats (page type, encoding, count), so readers know whether every data page uses the dictionary.
+    const pageStats: Array<[number, number, number]> = [];
+    if (dictionary) pageStats.push([PAGE_TYPE_DICTIONARY_PAGE, Encoding.PLAIN, 1]);
+    if (chunk.dictionaryPages > 0)
+      pageStats.push([PAGE_TYPE_DATA_PAGE, Encoding.RLE_DICTIONARY, chunk.dictionaryPages]);
+    if (chunk.plainPages > 0) pageStats.push([PAGE_TYPE_DATA_PAGE, Encoding.PLAIN, chunk.plainPages]);
     // ColumnChunk
     w.structBegin().fieldI64(2, offset).fieldStructBegin(3);
     // ColumnMetaData
@@ -997,13 +1820,18 @@ function encodeRowGroup(chunks: ChunkMeta[], numRows: number, ordinal: number): 
       .fieldI64(5, chunk.values)
       .fieldI64(6, chunk.bytes)
       .fieldI64(7, chunk.bytes)
-      .fieldI64(9, offset);
+      .fieldI64(9, offset + chunk.dictionaryPageBytes);
+    if (dictionary) w.fieldI64(11, offset);
     // Statistics
     const s = chunk.stats;
     w.fieldStructBegin(12).fieldI64(3, s.nullCount);
     if (s.min && s.max) w.fieldBinary(5, s.max).fieldBinary(6, s.min);
     if (s.nanCount !== undefined) w.fieldI64(9, s.nanCount);
     w.structEnd(); // Statistics
+    w.fieldListBegin(13, ElementType.STRUCT, pageStats.length);
+    for (const [type, encoding, count] of pageStats) {
+      w.structBegin().fieldI32(1, type).fieldI32(2, encoding).fieldI32(3, count).structEnd();
+    }
     w.structEnd(); // ColumnMetaData
     w.structEnd(); // ColumnChunk
   }
@@ -1027,8 +1855,13 @@ export class ParquetWriter {
   private readonly rowGroupBytes: number;
   private readonly createdBy: string;
   private readonly keyValueMetadata: Array<[string, string]>;
-  /** Estimated encoded bytes per row of the fixed-width parts (values, length prefixes, presence bits). */
+  /**
+   * Estimated encoded bytes per row of the fixed-width parts (presence bits; values and length prefixes of the
+   * columns that are never dictionary-encoded).
+   */
   private readonly fixedRowBytes: number;
+  /** {@link PAGE_OVERHEAD_BOUND} for the dictionary page header of every dictionary-capable column. */
+  private readonly dictionaryPageBound: number;
   /** Upper bound of one row group's metadata in the footer. */
   private readonly rowGroupMetaBound: number;
   /** Exact footer size without row groups (num_rows = 0). */
@@ -1069,15 +1902,25 @@ export class ParquetWriter {
     };
     this.rowGroupRows = positive(options.rowGroupRows, DEFAULT_ROW_GROUP_ROWS, 'rowGroupRows');
     this.rowGroupBytes = positive(options.rowGroupBytes, DEFAULT_ROW_GROUP_BYTES, 'rowGroupBytes');
-    const pageBytes = positive(options.pageBytes, DEFAULT_PAGE_BYTES, 'pageBytes');
+    const builderOptions: BuilderOptions = {
+      pageBytes: positive(options.pageBytes, DEFAULT_PAGE_BYTES, 'pageBytes'),
+      dictionary: options.dictionary ?? true,
+      dictionaryPageBytes: positive(options.dictionaryPageBytes, DEFAULT_DICTIONARY_PAGE_BYTES, 'dictionaryPageBytes'),
+    };
     this.createdBy = options.createdBy ?? 'fabrica';
     this.keyValueMetadata = Object.entries(options.keyValueMetadata ?? {});
-    this.builders = this.columns.map((c) => builderFor(c, pageBytes, this.acc));
-    this.fixedRowBytes = this.columns.reduce((s, c) => s + FIXED_WIDTH[c.type] + (c.nullable ? 1 / 8 : 0), 0);
+    this.builders = this.columns.map((c) => builderFor(c, builderOptions, this.acc));
+    // Dictionary-capable columns account their values themselves (in acc.varBytes), the others per row.
+    const dictionaryColumns = builderOptions.dictionary ? this.columns.filter((c) => DICTIONARY_TYPES.has(c.type)) : [];
+    this.dictionaryPageBound = dictionaryColumns.length * PAGE_OVERHEAD_BOUND;
+    this.fixedRowBytes = this.columns.reduce(
+      (s, c) => s + (dictionaryColumns.includes(c) ? 0 : FIXED_WIDTH[c.type]) + (c.nullable ? 1 / 8 : 0),
+      0,
+    );
     this.rowGroupMetaBound =
       64 +
       this.columns.reduce(
-        (s, c) => s + 128 + 2 * Buffer.byteLength(c.name) + 2 * (c.type === 'string' ? STRING_STATS_MAX_BYTES + 3 : 12),
+        (s, c) => s + 192 + 2 * Buffer.byteLength(c.name) + 2 * (c.type === 'string' ? STRING_STATS_MAX_BYTES + 3 : 12),
         0,
       );
     this.baseFooterBytes = this.encodeFooter().length;
@@ -1106,23 +1949,45 @@ export class ParquetWriter {
   }
 
   /**
-   * An upper bound of the encoded size of the buffered row group's pages: every row counts its values at their PLAIN
-   * width (NULLs too, so nullable columns overestimate) plus string bytes and presence bits, and every page (cut or
-   * open) counts {@link PAGE_OVERHEAD_BOUND} bytes for its header and levels prefix.
+   * An upper bound of the encoded size of the buffered row group's pages. It counts
+   * - per row: the values of the columns that are never dictionary-encoded (boolean, double; every column with
+   *   `dictionary: false`) at their PLAIN width, NULLs too (so nullable columns overestimate), plus one presence bit
+   *   per nullable column; and string payloads;
+   * - for the dictionary-capable columns (string, int64, timestamp, int32, date, with `dictionary` on): each PLAIN
+   *   value at its PLAIN size (a NULL only by its presence bit), each dictionary entry at its PLAIN size, each index
+   *   at its page's bit width / 8 (14 bits during the trial, above any width the trial can reach), and
+   *   {@link PAGE_OVERHEAD_BOUND} for the chunk's dictionary page header (≤ 23 bytes);
+   * - {@link PAGE_OVERHEAD_BOUND} per page, cut or open: a data page's header is ≤ 28 bytes, its levels add ≤ 9
+   *   bytes to the presence bits counted (length, run header, rounding), and dictionary indices ≤ 18 bytes to their
+   *   count × width / 8 (the bit width byte; the hybrid encoding is ≤ ⌈n/8⌉·w + 3 bytes): ≤ 55 in all.
+   * Nothing counted is ever replaced by something larger: the trial drops its dictionary (rewriting the values PLAIN)
+   * only if PLAIN is not larger than dictionary + indices at their real width, and it counted the indices at ≥ that
+   * width; already encoded pages are never rewritten. So with dictionaries the estimate follows the encoded size
+   * (within a few bits per value plus the page-overhead bounds); without them it is what it always was.
    */
   get bufferedBytes(): number {
     return Math.ceil(
       this.rows * this.fixedRowBytes +
         this.acc.varBytes +
-        (this.acc.pages + this.builders.length) * PAGE_OVERHEAD_BOUND,
+        (this.acc.pages + this.builders.length) * PAGE_OVERHEAD_BOUND +
+        this.dictionaryPageBound,
     );
   }
 
   /**
    * An upper bound of the file's size if it were closed now: the bytes of the flushed row groups, {@link bufferedBytes}
    * and the footer (exact for the flushed row groups, bounded for the buffered one). It always includes the bounds of
-   * a buffered row group, even an empty one, so it never jumps when a row group starts: appending a row raises it by
-   * that row's estimated values (as in {@link bufferedBytes}) plus {@link PAGE_OVERHEAD_BOUND} per page the row cut.
+   * a buffered row group, even an empty one, so it never jumps when a row group starts.
+   *
+   * Appending a row raises it by at most E(row) + 64 bytes per column + 2 bytes per dictionary-capable column, where
+   * E(row) is the row's PLAIN size (NULLs at their type's width, strings 4 + byte length) plus a presence bit per
+   * nullable column: a row cuts at most one page per column (a full page is cut when the next value comes); a
+   * dictionary-encoded value costs its index (≤ 2 bytes), plus its PLAIN size if it is a new entry; re-counting a
+   * page's indices at a wider bit width costs ≤ 64 bytes and happens only in a row that cuts no page of the column;
+   * ending a trial never raises it. One exception: a row that flushes a row group may also add the fixed bounds of the
+   * next, still empty, row group (64 bytes per column and per dictionary-capable column, and its metadata bound) —
+   * bounds of nothing a `close()` right then would write. So a file closed as soon as this reaches a limit is at most
+   * E(last row) + 66 bytes per column over the limit.
    */
   get projectedBytes(): number {
     const footer = this.baseFooterBytes + 16 + this.rowGroupBlobBytes + this.rowGroupMetaBound + 8;
