@@ -451,6 +451,29 @@ describe('feature exports', () => {
     }
   });
 
+  it('starts one export for concurrent duplicate POSTs', async () => {
+    const body = { featureSet: 'production-events', from: D1, to: D1, format: 'csv' };
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        http().post('/api/v1/feature-exports').set('X-API-Key', api.keys.operator).send(body),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(202));
+    const ids = new Set(answers.map((a) => a.body.exportId as string));
+    expect(ids.size).toBe(1);
+    const [exportId] = [...ids];
+    // (Visibility is eventually consistent: wait until the execution is listed, then count.)
+    let executions: string[] = [];
+    for (let i = 0; i < 50 && executions.length === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      executions = [];
+      for await (const w of env.client.workflow.list({ query: `WorkflowId = 'export:${exportId}'` })) {
+        executions.push(w.runId);
+      }
+    }
+    expect(executions.length).toBe(1);
+  });
+
   it('rejects bad export requests with a 4xx naming the field', async () => {
     const post = async (body: Record<string, unknown>, key = api.keys.operator) => {
       const res = await http().post('/api/v1/feature-exports').set('X-API-Key', key).send(body);

@@ -181,7 +181,7 @@ describe('HTTP JSON source (product catalog)', () => {
   ])('%s fails the sync once with PayloadInvalid naming it, and the watermark stays', async (_what, fault, message) => {
     const mark = await watermark();
     const before = await products();
-    catalog.upsert('SKU-TRY-40', { unit_cost: Math.round(Math.random() * 10_000) / 100 + 1 });
+    catalog.upsert('SKU-TRY-40', { unit_cost: (Math.round(Math.random() * 10_000) + 100) / 100 }); // whole cents: numeric(12,4) keeps it exactly
     catalog.inject(fault);
     const from = catalog.requests.length;
     const handle = await start();
