@@ -142,6 +142,32 @@ export function backfill(b: BackfillView): string[] {
   ];
 }
 
+/** An export: what, where it stands, and once done its files with checksums (the manifest is in `--json`). */
+function exportView(e: Obj): string[] {
+  const progress = e.progress as Obj | undefined;
+  const manifest = e.manifest as Obj | undefined;
+  const files = list(manifest?.files).map((f) => [f.key, num(f.rows), num(f.bytes), String(f.sha256).slice(0, 16)]);
+  return [
+    `export ${String(e.exportId)}  ${String(e.featureSet)} v${String(e.version)} ${String(e.from)}..${String(e.to)}` +
+      `  ${String(e.format)}${e.training ? ' training' : ''}  ${String(e.status)}`,
+    `as of ${(e.asOf as string | null | undefined) ?? (progress?.asOf as string | undefined) ?? '-'}`,
+    ...(progress
+      ? [
+          `chunks ${cell(num(progress.chunksDone))}/${cell(num(progress.chunksTotal))}, ${cell(num(progress.rows))} rows, ` +
+            `${cell(num(progress.files))} files so far`,
+        ]
+      : []),
+    ...(manifest
+      ? [
+          `${cell(num(manifest.rowCount))} rows, ${cell(num(manifest.byteCount))} bytes; manifest ${String(e.manifestKey)}`,
+          ...section('files', files, () => table(['key', 'rows', 'bytes', 'sha256'], files)),
+        ]
+      : []),
+    ...(typeof e.error === 'string' ? [`error: ${e.error}`] : []),
+    ...((e.links as Obj | undefined)?.temporalUi ? ['', String((e.links as Obj).temporalUi)] : []),
+  ];
+}
+
 function partition(v: Obj): string[] {
   const pub = v.published as Obj | null;
   const quality = v.quality as { runId: string; checks: Obj[] } | null;
@@ -184,7 +210,7 @@ export function render(view: ViewKind, body: unknown): string[] {
     case 'partition':
       return partition(body as Obj);
     case 'export':
-      return fields(body);
+      return typeof (body as Obj).exportId === 'string' ? exportView(body as Obj) : fields(body);
     case 'schedules':
       return Array.isArray(body) ? (body as Obj[]).flatMap((s) => schedule(s)) : fields(body);
     case 'schedule':
