@@ -41,10 +41,8 @@ export interface FeatureSetView {
   maxRangeDays: number;
 }
 
-/** An export as the API returns it. */
-export interface ExportView {
-  exportId: string;
-  workflowId: string;
+/** What an export was asked for (kept as the workflow's memo). */
+interface ExportMemo {
   featureSet: string;
   version: number;
   from: string;
@@ -52,6 +50,12 @@ export interface ExportView {
   asOf: string | null;
   format: string;
   training: boolean;
+}
+
+/** An export as the API returns it. */
+export interface ExportView extends ExportMemo {
+  exportId: string;
+  workflowId: string;
   status: string;
   progress?: FeatureExportProgress;
   manifestKey?: string;
@@ -68,16 +72,6 @@ export interface OnlineFeatures {
   featureDate: string;
   asOf: string;
   features: Record<string, unknown>;
-}
-
-interface ExportMemo {
-  featureSet: string;
-  version: number;
-  from: string;
-  to: string;
-  asOf: string | null;
-  format: string;
-  training: boolean;
 }
 
 const EXPORT_ID = /^[a-z][a-z0-9-]{1,62}-v\d{1,6}-[0-9a-f]{16}$/;
