@@ -14,7 +14,7 @@ import {
 import { dayNumber, dayOf } from '../workflows/features/plan.js';
 import { exportColumns, type FeatureColumn, type FeatureSetSpec } from '../workflows/features/spec.js';
 import { cancellationSignal, heartbeat } from './activity-context.js';
-import { featureQuery, type FeatureQueryInput } from './features/queries.js';
+import { featureQuery, partitionEntitySql, partitionHourSql, type FeatureQueryInput } from './features/queries.js';
 import { copyBinaryToParquet } from './formats/pg-copy-binary.js';
 import { ParquetWriter, type ParquetColumn } from './formats/parquet/parquet-writer.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -255,8 +255,7 @@ export async function unpublishedPartitions(
 ): Promise<NonNullable<FeatureQueryInput['excluded']>> {
   const r = await db.query<{ entity: string; hours: Date[] }>(
     `SELECT entity, array_agg(hour ORDER BY hour) AS hours FROM (
-       SELECT split_part(partition_key, '@', 1) AS entity,
-         (split_part(partition_key, '@', 2) || ':00:00' || $5)::timestamptz AS hour
+       SELECT ${partitionEntitySql('partition_key')} AS entity, ${partitionHourSql('partition_key', '$5')} AS hour
        FROM ops.load_ledger WHERE dataset = $1
        GROUP BY partition_key HAVING min(loaded_at) > $4
      ) p
@@ -308,8 +307,8 @@ async function writeLineage(
           `SELECT DISTINCT ON (partition_key) partition_key, run_id, content_sha256, loaded_at
            FROM ops.load_ledger
            WHERE dataset = $1 AND loaded_at <= $2 AND partition_key > $3
-             AND (split_part(partition_key, '@', 2) || ':00:00' || $6)::timestamptz >= $4::timestamptz
-             AND (split_part(partition_key, '@', 2) || ':00:00' || $6)::timestamptz < $5::timestamptz
+             AND ${partitionHourSql('partition_key', '$6')} >= $4::timestamptz
+             AND ${partitionHourSql('partition_key', '$6')} < $5::timestamptz
            ORDER BY partition_key, loaded_at DESC LIMIT 5000`,
           [dataset, asOf, after, start, end, spec.utcOffset],
         );
@@ -382,8 +381,9 @@ export function createExportActivities(deps: Deps): ExportActivities {
       const client = await deps.warehouse.connect();
       let broken = false;
       try {
-        await client.query(`SET TimeZone = 'UTC'`);
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        // Local to the transaction: the pooled connection goes back with its own session settings.
+        await client.query(`SET LOCAL TimeZone = 'UTC'`);
         const files =
           request.format === 'csv'
             ? await exportCsv(deps, client, sql, columns, newKey, maxFileBytes)

@@ -37,10 +37,23 @@ function lit(value: string, pattern: RegExp, what: string): string {
 
 type QueryBuilder = (spec: FeatureSetSpec, input: FeatureQueryInput) => string;
 
+/**
+ * SQL turning an `<entity>@<YYYY-MM-DDTHH>` partition key into its hour's instant, given the SQL of the plant's UTC
+ * offset (a literal like `'-03:00'` or a bind parameter like `$5`). The one place the catalog's keys are parsed in SQL.
+ */
+export function partitionHourSql(key: string, offset: string): string {
+  return `(split_part(${key}, '@', 2) || ':00:00' || ${offset})::timestamptz`;
+}
+
+/** SQL of the entity of a partition key. */
+export function partitionEntitySql(key: string): string {
+  return `split_part(${key}, '@', 1)`;
+}
+
 /** Partitions of a dataset first published at or before the cut-off, with their hour and entity. */
 function available(dataset: string, asOf: string, offset: string): string {
-  return `SELECT split_part(partition_key, '@', 1) AS entity,
-        (split_part(partition_key, '@', 2) || ':00:00${offset}')::timestamptz AS partition_hour
+  return `SELECT ${partitionEntitySql('partition_key')} AS entity,
+        ${partitionHourSql('partition_key', `'${offset}'`)} AS partition_hour
       FROM ops.load_ledger WHERE dataset = '${dataset}'
       GROUP BY partition_key HAVING min(loaded_at) <= ${asOf}::timestamptz`;
 }
