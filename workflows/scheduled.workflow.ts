@@ -20,8 +20,16 @@ const { sweepLanding, checkFreshness } = proxyActivities<ScheduledActivities>({
   heartbeatTimeout: '1 minute',
 });
 
-/** The time the schedule fired this run for: from `TemporalScheduledStartTime`, never the wall clock. */
-function scheduledTime(): Date {
+/**
+ * The "now" of a scheduled run: the `at` its starter gave (an operator replaying a firing), else the time the
+ * schedule fired it for (`TemporalScheduledStartTime`), never the wall clock.
+ */
+function scheduledTime(at?: string): Date {
+  if (at !== undefined) {
+    const ms = Date.parse(at);
+    if (Number.isNaN(ms)) throw ApplicationFailure.nonRetryable(`at "${at}" is not an ISO instant`, 'InvalidInput');
+    return new Date(ms);
+  }
   const typed = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
   if (typed) return typed;
   throw ApplicationFailure.nonRetryable(
@@ -47,8 +55,10 @@ export function previousHourKey(at: Date, utcOffset: string): string {
 export async function scheduledBatchWorkflow(input: {
   spec: PipelineSpec;
   maxConcurrency?: number;
+  /** The firing time to process (ISO instant); default the schedule's. */
+  at?: string;
 }): Promise<BackfillProgress> {
-  const at = scheduledTime();
+  const at = scheduledTime(input.at);
   const hourKey = previousHourKey(at, input.spec.partitioning.utcOffset);
   const backfillId = `hour-${input.spec.id}-${hourKey}`;
   const progress = await executeChild(backfillWorkflow, {
@@ -80,8 +90,13 @@ export interface SweepResult {
  * whose content is new, late or changed, and raises a freshness alert for expected partitions without data past the
  * SLA (a machine offline, a truncated file).
  */
-export async function sweepWorkflow(input: { spec: PipelineSpec; maxConcurrency?: number }): Promise<SweepResult> {
-  const at = scheduledTime();
+export async function sweepWorkflow(input: {
+  spec: PipelineSpec;
+  maxConcurrency?: number;
+  /** The sweep's "now" (ISO instant); default the schedule's firing time. */
+  at?: string;
+}): Promise<SweepResult> {
+  const at = scheduledTime(input.at);
   const changed = await sweepLanding({ spec: input.spec });
   let backfill: BackfillProgress | undefined;
   if (changed.length > 0) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { generateMachineFiles, writeMachineHourFile } from '../../infra/generator/machine-files.js';
 import type { GroundTruth } from '../../infra/generator/ground-truth.js';
 import { schedulesOf } from '../../worker/schedules.js';
@@ -21,7 +22,8 @@ describe('sweepWorkflow', () => {
   beforeAll(async () => {
     env = await createTestEnv('sweep');
     gen = mkdtempSync(path.join(tmpdir(), 'fabrica-sweep-'));
-    // Friday 2026-11-20, within the sweep's 7-day look-back from the scheduled time (now).
+    // Friday 2026-11-20, swept that night at 22:30 plant time: the sweep's "now" is the firing's scheduled time,
+    // so the test replays that firing through the schedule's backfill and never depends on today's date.
     truth = await generateMachineFiles({
       outDir: gen,
       from: '2026-11-20',
@@ -38,7 +40,10 @@ describe('sweepWorkflow', () => {
     rmSync(gen, { recursive: true, force: true });
   });
 
-  /** Fires the env's sweep schedule now and returns its result. */
+  /** The nightly sweep's firing after the generated day: 2026-11-20 22:30 in America/Sao_Paulo. */
+  const SWEPT_AT = new Date('2026-11-21T01:30:00Z');
+
+  /** Fires the env's sweep schedule for SWEPT_AT (a schedule backfill) and returns its result. */
   async function sweep(n: number): Promise<SweepResult> {
     const options = schedulesOf(spec, env.taskQueue)[1]!;
     const handle = await env.client.schedule.create({
@@ -47,12 +52,17 @@ describe('sweepWorkflow', () => {
       action: { ...options.action, workflowId: `sweep:${env.id}:${n}` },
       state: { paused: true },
     });
-    await handle.trigger();
+    await handle.backfill({
+      start: new Date(SWEPT_AT.getTime() - 60_000),
+      end: new Date(SWEPT_AT.getTime() + 60_000),
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
     let started: string | undefined;
     for (let i = 0; i < 50 && !started; i++) {
       await new Promise((r) => setTimeout(r, 200));
       started = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
     }
+    expect((await handle.describe()).info.recentActions.map((a) => a.scheduledAt)).toEqual([SWEPT_AT]);
     const result = (await env.client.workflow.getHandle(started!).result()) as SweepResult;
     await handle.delete();
     return result;
@@ -85,6 +95,8 @@ describe('sweepWorkflow', () => {
     expect(first.changed).toHaveLength(36 - 2);
     expect(first.backfill).toMatchObject({ done: 34, failed: 0 });
     expect(first.stale).toEqual(expect.arrayContaining([late, missing]));
+    // The 7-day look-back from Friday night: Monday 16 to Friday 20, 12 hours × 3 machines, minus the 34 loaded.
+    expect(first.stale).toHaveLength(5 * 12 * 3 - 34);
     const alerts = await env.deps.warehouse.query(
       "SELECT partition_key FROM ops.alerts WHERE kind = 'freshness' AND partition_key = ANY($1)",
       [[late, missing]],
