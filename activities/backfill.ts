@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { parsePartitionKey } from '../workflows/partitions.js';
+import { expectedKey } from './landing-names.js';
 import type { ObjectStore } from './storage/object-store.js';
 import type { BackfillActivities } from '../workflows/backfill.workflow.js';
 
@@ -15,7 +15,7 @@ export function createBackfillActivities(deps: BackfillDeps): BackfillActivities
     /**
      * Selects from a page of partitions: `missing` keeps those whose first dataset publishes nothing yet; `failed`
      * keeps those whose latest run failed; `landed` keeps those with a landed file (seen by the sensor, or under the
-     * contract's file name). Read-only, so retries are harmless.
+     * source's file name). Read-only, so retries are harmless.
      */
     async selectPartitions({ spec, partitions, mode }) {
       if (mode === 'landed') {
@@ -25,9 +25,8 @@ export function createBackfillActivities(deps: BackfillDeps): BackfillActivities
         );
         const landed = new Set(seen.rows.map((r) => r.partition_key));
         for (const p of partitions.filter((x) => !landed.has(x))) {
-          const k = parsePartitionKey(p)!;
-          const name = `${k.entity}_${k.hourKey.replace(/-/g, '')}.txt`;
-          if (await deps.landing.head(spec.source.prefix ? `${spec.source.prefix}/${name}` : name)) landed.add(p);
+          const key = expectedKey(spec.source, spec.partitioning, p);
+          if (key && (await deps.landing.head(key))) landed.add(p);
         }
         return partitions.filter((p) => landed.has(p));
       }

@@ -6,6 +6,7 @@ export type DataFaultType =
   | 'IncompleteFile'
   | 'DataQualityThresholdExceeded'
   | 'SourceMissing'
+  | 'InvalidPartition'
   | 'PayloadInvalid'
   | 'SourceSchemaMismatch';
 
@@ -62,6 +63,14 @@ export class SourceMissingError extends DataFaultError {
   constructor(message: string, details: DataFaultDetails = {}) {
     super('SourceMissing', message, details);
     this.name = 'SourceMissingError';
+  }
+}
+
+/** The partition key is not one of the pipeline's partitioning (malformed, impossible date, hour skipped by DST). */
+export class InvalidPartitionError extends DataFaultError {
+  constructor(message: string, details: DataFaultDetails = {}) {
+    super('InvalidPartition', message, details);
+    this.name = 'InvalidPartitionError';
   }
 }
 

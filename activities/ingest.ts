@@ -4,12 +4,12 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { parsePartitionKey } from '../workflows/partitions.js';
 import type { IngestResult, StepInput } from '../workflows/steps.js';
 import { attempt, cancellationSignal, heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { SourceMissingError } from './failures.js';
 import { lakeKeys, lakeUri } from './lake-layout.js';
+import { expectedKey } from './landing-names.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { uploadFile, withTempDir } from './temp-files.js';
 
@@ -29,12 +29,9 @@ async function resolveSource(deps: IngestDeps, input: StepInput & { sourceKey?: 
     [input.spec.id, input.ctx.partition],
   );
   if (seen.rows[0]) return seen.rows[0].object_key;
-  // Never seen by the sensor: try the contract's file name (`M07_20261120T10.txt`).
-  const p = parsePartitionKey(input.ctx.partition);
-  if (!p) return undefined;
-  const name = `${p.entity}_${p.hourKey.replace(/-/g, '')}.txt`;
-  const key = input.spec.source.prefix ? `${input.spec.source.prefix}/${name}` : name;
-  return (await deps.landing.head(key)) ? key : undefined;
+  // Never seen by the sensor: try the source's file name for the partition (`M07_20261120T10.txt`).
+  const key = expectedKey(input.spec.source, input.spec.partitioning, input.ctx.partition);
+  return key && (await deps.landing.head(key)) ? key : undefined;
 }
 
 /** The content hash each dataset of the partition currently publishes. */

@@ -8,7 +8,7 @@
  * | staged      | `v1/staged/<pipeline>/_profile/<partition>/<sha256>.json`                  | per-SKU counts and yield statistics of the staged rows |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.jsonl`                      | rejected rows, one JSON object per line with its reason |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.file.json`                  | a whole file rejected (contract break), with the error |
- * | serving     | `v1/serving/<pipeline>/<dataset>/<partition>.json`                         | serving snapshots |
+ * | serving     | `v1/serving/<pipeline>/<dataset>/<partition>.jsonl`                        | serving snapshots (JSON Lines) |
  *
  * Partition keys contain `@`, which both adapters store as is.
  */
@@ -23,7 +23,7 @@ export const lakeKeys = {
   quarantineFile: (pipeline: string, partition: string, sha256: string) =>
     `v1/quarantine/${pipeline}/${partition}/${sha256}.file.json`,
   serving: (pipeline: string, dataset: string, partition: string) =>
-    `v1/serving/${pipeline}/${dataset}/${partition}.json`,
+    `v1/serving/${pipeline}/${dataset}/${partition}.jsonl`,
 };
 
 /** A URI naming a lake object in lineage records. */

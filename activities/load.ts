@@ -2,18 +2,35 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { IngestResult, LoadResult, StageResult, StepInput, TransformResult } from '../workflows/steps.js';
+import type { PartitionWindow } from '../workflows/partitions.js';
+import type { SqlModel, UpstreamTrigger } from '../workflows/spec.js';
+import type {
+  IngestResult,
+  LoadResult,
+  RunContext,
+  StageResult,
+  StepInput,
+  TransformResult,
+} from '../workflows/steps.js';
 import { attempt, cancellationSignal, heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
-import { DATASET_COLUMNS, tableOf } from './datasets/machine-signal.js';
+import { datasetOf } from './datasets/registry.js';
+import type { DatasetSpec } from './datasets/spec.js';
+import { genericConfigOf, stagedColumns } from './formats/generic-format.js';
 import { lakeUri, tableUri } from './lake-layout.js';
 import type { ObjectStore } from './storage/object-store.js';
+import type { QuarantineRecord } from './formats/registry.js';
+import { readLines } from './line-reader.js';
+import { isSqlModel } from './transforms/registry.js';
 
 /** What load needs. */
 export interface LoadDeps {
   warehouse: pg.Pool;
   lake: ObjectStore;
 }
+
+/** The temporary table holding a generic format's staged rows during the publishing transaction. */
+export const STAGED_TABLE = 'fabrica_staged';
 
 /** Streams a staged COPY-text object into `table`, heartbeating bytes. */
 async function copyInto(
@@ -36,19 +53,120 @@ async function copyInto(
   return { bytes, rows: Number(sink.rowCount) };
 }
 
+/** The values a partition's rows carry in a dataset's partition columns. */
+function partitionPredicate(
+  d: DatasetSpec,
+  window: PartitionWindow,
+  partition: string,
+): { sql: string; params: unknown[] } {
+  const timeType = d.columns.find((c) => c.name === d.partitionColumns.time)!.type;
+  const time = timeType === 'date' ? window.date : window.start;
+  if (!d.partitionColumns.entity) return { sql: `${d.partitionColumns.time} = $1`, params: [time] };
+  return {
+    sql: `${d.partitionColumns.entity} = $1 AND ${d.partitionColumns.time} = $2`,
+    params: [partition.split('@')[0], time],
+  };
+}
+
+/** A SQL model with its `{{placeholders}}` bound as parameters (and `{{staged}}` naming the staged table). */
+export function bindModel(model: Pick<SqlModel, 'sql'>, ctx: RunContext, window: PartitionWindow, sha256: string) {
+  const values: Record<string, [unknown, string]> = {
+    partition_key: [ctx.partition, 'text'],
+    entity: [ctx.partition.includes('@') ? ctx.partition.split('@')[0] : null, 'text'],
+    partition_start: [window.start, 'timestamptz'],
+    partition_end: [window.end, 'timestamptz'],
+    partition_date: [window.date, 'date'],
+    source_sha256: [sha256, 'text'],
+    run_id: [ctx.runId, 'text'],
+  };
+  const params: unknown[] = [];
+  const index = new Map<string, number>();
+  const sql = model.sql.replace(/\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}/g, (whole, name: string) => {
+    if (name === 'staged') return STAGED_TABLE;
+    const v = values[name];
+    if (!v) throw new Error(`unknown placeholder ${whole} in SQL model`);
+    if (!index.has(name)) index.set(name, params.push(v[0]));
+    return `$${index.get(name)}::${v[1]}`;
+  });
+  return { sql, params };
+}
+
+/** Creates the staged rows' temporary table (dropped at commit) and fills it from the staged object. */
+async function loadStaged(client: pg.PoolClient, lake: ObjectStore, input: StepInput & { stage: StageResult }) {
+  const columns = stagedColumns(genericConfigOf(input));
+  await client.query(
+    `CREATE TEMPORARY TABLE ${STAGED_TABLE} (${columns.map((c) => `${c.name} ${c.pgType}`).join(', ')}) ON COMMIT DROP`,
+  );
+  await copyInto(
+    client,
+    lake,
+    input.stage.stagedKey,
+    STAGED_TABLE,
+    columns.map((c) => c.name),
+  );
+  await client.query(`ANALYZE ${STAGED_TABLE}`);
+}
+
+/**
+ * Replaces a generic-format partition's quarantined rows in `ops.quarantined_rows` (the machine-signal flow has its
+ * own quarantine dataset); batched, in the publishing transaction.
+ */
+async function publishQuarantine(
+  client: pg.PoolClient,
+  lake: ObjectStore,
+  input: StepInput & { stage: StageResult; ingest: IngestResult },
+) {
+  const { ctx, spec } = input;
+  await client.query('DELETE FROM ops.quarantined_rows WHERE pipeline = $1 AND partition_key = $2', [
+    spec.id,
+    ctx.partition,
+  ]);
+  let batch: QuarantineRecord[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await client.query(
+      `INSERT INTO ops.quarantined_rows (pipeline, partition_key, line_no, reason, column_name, detail, raw, source_sha256)
+       SELECT $1, $2, * , $8 FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+      [
+        spec.id,
+        ctx.partition,
+        batch.map((q) => q.lineNo),
+        batch.map((q) => q.reason),
+        batch.map((q) => q.column ?? null),
+        batch.map((q) => q.detail),
+        batch.map((q) => q.raw),
+        input.ingest.sha256,
+      ],
+    );
+    batch = [];
+  };
+  for await (const line of readLines(lake, input.stage.quarantineKey)) {
+    batch.push(JSON.parse(line) as QuarantineRecord);
+    if (batch.length >= 5000) await flush();
+  }
+  await flush();
+}
+
 /**
  * Load: publishes every dataset of the partition in ONE transaction — delete the partition's rows, bulk `COPY` the
- * new ones, record the content hash in the load ledger — fenced by an advisory lock on (pipeline, partition). Readers
- * see the old partition or the new one, never a mix (MVCC); a crash anywhere rolls everything back and leaves no
- * table behind. When the ledger says the partition already holds this content, nothing is written.
+ * transforms' files or run the SQL models (`INSERT … SELECT` over the staged rows and other datasets), record the
+ * content hash in the load ledger — fenced by an advisory lock on (pipeline, partition). Readers see the old partition
+ * or the new one, never a mix (MVCC); a crash anywhere rolls everything back and leaves no table behind. When the
+ * ledger says the partition already holds this content, nothing is written (unless forced, manual or a dependency).
  */
 export function createLoad(deps: LoadDeps) {
   return async function loadPartition(
-    input: StepInput & { ingest: IngestResult; stage: StageResult; transform: TransformResult },
+    input: StepInput & {
+      ingest: IngestResult;
+      stage: StageResult;
+      transform: TransformResult;
+      force?: boolean;
+      trigger?: UpstreamTrigger;
+    },
   ): Promise<LoadResult> {
     const startedAt = new Date();
     const { ctx, spec, ingest, stage, transform } = input;
-    const machine = ctx.partition.split('@')[0]!;
+    const models = new Map(spec.transforms.filter(isSqlModel).map((m) => [m.id, m]));
     const client = await deps.warehouse.connect();
     const rows: Record<string, number> = {};
     let status: LoadResult['status'] = 'loaded';
@@ -61,38 +179,40 @@ export function createLoad(deps: LoadDeps) {
         [ctx.partition, spec.load.datasets],
       );
       const current = new Map(state.rows.map((r) => [r.dataset, r.content_sha256]));
-      if (spec.load.datasets.every((d) => current.get(d) === ingest.sha256) && input.ctx.runKind !== 'manual') {
+      const same = spec.load.datasets.every((d) => current.get(d) === ingest.sha256);
+      if (same && !input.force && ctx.runKind !== 'manual' && ctx.runKind !== 'dependency') {
         status = 'unchanged';
       } else {
-        for (const dataset of spec.load.datasets) {
-          const out = transform.outputs[dataset];
-          if (!out) throw new Error(`transform produced no ${dataset} output`);
-          const table = tableOf(dataset);
-          await client.query(`DELETE FROM ${table} WHERE machine_id = $1 AND partition_hour = $2`, [
-            machine,
-            stage.hourStart,
-          ]);
-          const copied = await copyInto(
-            client,
-            deps.lake,
-            out.key,
-            table,
-            DATASET_COLUMNS[dataset as keyof typeof DATASET_COLUMNS],
-          );
-          rows[dataset] = copied.rows;
-          bytes += copied.bytes;
+        if (models.size > 0) await loadStaged(client, deps.lake, input);
+        for (const name of spec.load.datasets) {
+          const out = transform.outputs[name];
+          if (!out) throw new Error(`transform produced no ${name} output`);
+          const d = datasetOf(name);
+          const where = partitionPredicate(d, stage.window, ctx.partition);
+          await client.query(`DELETE FROM ${d.table} WHERE ${where.sql}`, where.params);
+          const columns = d.columns.map((c) => c.name);
+          if ('model' in out) {
+            const bound = bindModel(models.get(out.model)!, ctx, stage.window, ingest.sha256);
+            const res = await client.query(`INSERT INTO ${d.table} (${columns.join(', ')}) ${bound.sql}`, bound.params);
+            rows[name] = res.rowCount ?? 0;
+          } else {
+            const copied = await copyInto(client, deps.lake, out.key, d.table, columns);
+            rows[name] = copied.rows;
+            bytes += copied.bytes;
+          }
           await client.query(
             `INSERT INTO ops.partition_state (dataset, partition_key, content_sha256, run_id, rows) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (dataset, partition_key) DO UPDATE SET content_sha256 = EXCLUDED.content_sha256,
                run_id = EXCLUDED.run_id, rows = EXCLUDED.rows, loaded_at = now()`,
-            [dataset, ctx.partition, ingest.sha256, ctx.runId, copied.rows],
+            [name, ctx.partition, ingest.sha256, ctx.runId, rows[name]],
           );
           await client.query(
             `INSERT INTO ops.load_ledger (dataset, partition_key, content_sha256, run_id, rows) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT DO NOTHING`,
-            [dataset, ctx.partition, ingest.sha256, ctx.runId, copied.rows],
+            [name, ctx.partition, ingest.sha256, ctx.runId, rows[name]],
           );
         }
+        if (spec.staging.format === 'generic') await publishQuarantine(client, deps.lake, input);
       }
       await client.query('COMMIT');
     } catch (err) {
@@ -102,13 +222,17 @@ export function createLoad(deps: LoadDeps) {
       client.release();
     }
     const catalog = new Catalog(deps.warehouse);
-    for (const [dataset, out] of Object.entries(transform.outputs)) {
-      await catalog.lineage(
-        ctx,
-        'load',
-        lakeUri(deps.lake.location, out.key),
-        tableUri(tableOf(dataset), ctx.partition),
-      );
+    for (const [name, out] of Object.entries(transform.outputs)) {
+      const from = 'key' in out ? lakeUri(deps.lake.location, out.key) : lakeUri(deps.lake.location, stage.stagedKey);
+      await catalog.lineage(ctx, 'load', from, tableUri(datasetOf(name).table, ctx.partition));
+      const t = input.trigger;
+      if (t && 'model' in out && (models.get(out.model)!.reads ?? []).includes(t.dataset))
+        await catalog.lineage(
+          ctx,
+          'dependency',
+          tableUri(datasetOf(t.dataset).table, t.partition),
+          tableUri(datasetOf(name).table, ctx.partition),
+        );
     }
     const total = Object.values(rows).reduce((a, b) => a + b, 0);
     await catalog.step(ctx, {

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import type { ReadyFile } from '../workflows/landing-sensor.workflow.js';
-import { partitionKey } from '../workflows/partitions.js';
 import type { PipelineSpec } from '../workflows/spec.js';
 import { heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
-import { hasTrailer } from './formats/machine-signal-v1.js';
+import { formatOf } from './formats/registry.js';
+import { landingPrefix, partitionOfName } from './landing-names.js';
 import type { ObjectInfo, ObjectStore } from './storage/object-store.js';
 
 /** What the sensor needs. */
@@ -13,28 +13,43 @@ export interface SensorDeps {
   landing: ObjectStore;
 }
 
-const HEADER = /^#machine=([A-Za-z0-9_-]{1,32});.*hour=(\d{4}-\d{2}-\d{2}T\d{2}):00:00/;
-
-/** The partition a landed file belongs to, read from its header line (the header decides, not the file name). */
-async function partitionOf(landing: ObjectStore, key: string): Promise<string | undefined> {
-  const head = (await landing.getRange(key, 0, 512)).toString('latin1');
-  const m = HEADER.exec(head.split('\n', 1)[0] ?? '');
-  return m ? partitionKey(m[1]!, m[2]!) : undefined;
-}
-
 /** States of a landed file version in `ops.landed_files`. */
 export type FileState = 'waiting' | 'complete' | 'dispatched' | 'rejected';
 
-/** Decides the state of a landed object version: waiting (no trailer yet), rejected (no header) or complete. */
+/**
+ * Decides the state of a landed object version by the pipeline's source: waiting (not complete yet: no trailer, no
+ * marker, or its size not stable long enough), rejected (no partition can be told) or complete with its partition.
+ * `seenForSeconds` is how long this exact version has been seen (for `stable-size`).
+ */
 export async function classify(
   deps: Pick<SensorDeps, 'landing'>,
+  spec: PipelineSpec,
   o: ObjectInfo,
+  seenForSeconds = 0,
 ): Promise<{ state: FileState; partition?: string; detail?: string }> {
-  const tail = await deps.landing.getRange(o.key, Math.max(0, o.size - 256), o.size);
-  if (!hasTrailer(tail)) return { state: 'waiting', detail: 'no trailer yet (still being written, or truncated)' };
-  const partition = await partitionOf(deps.landing, o.key);
-  if (!partition) return { state: 'rejected', detail: 'no valid header line (#machine=…;hour=…)' };
-  return { state: 'complete', partition };
+  const format = formatOf(spec);
+  const done = spec.source.completeWhen;
+  if (done.kind === 'trailer') {
+    const tail = await deps.landing.getRange(o.key, Math.max(0, o.size - 256), o.size);
+    if (!format.hasTrailer!(tail))
+      return { state: 'waiting', detail: 'no trailer yet (still being written, or truncated)' };
+  } else if (done.kind === 'marker') {
+    if (!(await deps.landing.head(`${o.key}${done.suffix}`)))
+      return { state: 'waiting', detail: `no marker ${o.key.split('/').pop()}${done.suffix} yet` };
+  } else if (seenForSeconds < done.seconds) {
+    return { state: 'waiting', detail: `size not stable for ${done.seconds} s yet` };
+  }
+  if (spec.source.partitionFrom === 'header') {
+    const partition = format.partitionFromHeader!(await deps.landing.getRange(o.key, 0, 512), spec);
+    return partition
+      ? { state: 'complete', partition }
+      : { state: 'rejected', detail: `no valid header line (format ${format.id})` };
+  }
+  const name = o.key.slice(landingPrefix(spec.source).length);
+  const partition = partitionOfName(spec.source, spec.partitioning, name);
+  return partition
+    ? { state: 'complete', partition }
+    : { state: 'rejected', detail: `file name ${name} does not match ${spec.source.fileName} with a real date` };
 }
 
 /** Creates the sensor's activities. */
@@ -51,13 +66,14 @@ export function createSensorActivities(deps: SensorDeps) {
         etag: string;
         state: FileState;
         partition_key: string | null;
-        first_seen_at: Date;
-      }>('SELECT object_key, etag, state, partition_key, first_seen_at FROM ops.landed_files WHERE pipeline = $1', [
-        spec.id,
-      ]);
+        age_seconds: number;
+      }>(
+        'SELECT object_key, etag, state, partition_key, EXTRACT(EPOCH FROM now() - first_seen_at)::float8 AS age_seconds FROM ops.landed_files WHERE pipeline = $1',
+        [spec.id],
+      );
       const seen = new Map(known.rows.map((r) => [`${r.object_key}\u0000${r.etag}`, r]));
       const pattern = new RegExp(spec.source.fileNamePattern);
-      const prefix = spec.source.prefix ? `${spec.source.prefix.replace(/\/$/, '')}/` : '';
+      const prefix = landingPrefix(spec.source);
       const ready: ReadyFile[] = [];
       const catalog = new Catalog(deps.warehouse);
       let listed = 0;
@@ -70,7 +86,7 @@ export function createSensorActivities(deps: SensorDeps) {
             ready.push({ sourceKey: o.key, partition: row.partition_key });
           continue;
         }
-        const c = await classify(deps, o);
+        const c = await classify(deps, spec, o, row?.age_seconds ?? 0);
         await deps.warehouse.query(
           `INSERT INTO ops.landed_files (pipeline, object_key, etag, size, partition_key, state, detail, completed_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'complete' THEN now() END)
@@ -79,7 +95,7 @@ export function createSensorActivities(deps: SensorDeps) {
           [spec.id, o.key, o.etag, o.size, c.partition ?? null, c.state, c.detail ?? null],
         );
         if (c.state === 'complete') ready.push({ sourceKey: o.key, partition: c.partition! });
-        const ageMinutes = row ? (Date.now() - row.first_seen_at.getTime()) / 60_000 : 0;
+        const ageMinutes = (row?.age_seconds ?? 0) / 60;
         if (c.state === 'waiting' && ageMinutes > spec.freshness.maxStalenessMinutes) {
           await catalog.alert({
             dedupKey: `incomplete_file:${spec.id}:${o.key}:${o.etag}`,

@@ -1,50 +1,89 @@
 import type pg from 'pg';
-import type { IngestResult, RunOutcome, ServeResult, StageResult, StepInput } from '../workflows/steps.js';
+import type { PartitionWindow } from '../workflows/partitions.js';
+import type { ReverseEtlOutput } from '../workflows/spec.js';
+import type { IngestResult, RunContext, RunOutcome, ServeResult, StageResult, StepInput } from '../workflows/steps.js';
 import { attempt } from './activity-context.js';
 import { Catalog } from './catalog.js';
-import { tableUri } from './lake-layout.js';
+import { datasetOf } from './datasets/registry.js';
+import type { DatasetSpec } from './datasets/spec.js';
+import { lakeKeys, lakeUri, tableUri } from './lake-layout.js';
+import type { ObjectStore } from './storage/object-store.js';
 
-/** What serve needs. */
+/** What serve needs: the warehouse, the lake, and the databases reverse ETL writes to, by connection name. */
 export interface ServeDeps {
   warehouse: pg.Pool;
-  inventory: pg.Pool;
+  lake: ObjectStore;
+  /** Target databases by connection name (`inventory`). */
+  targets: Record<string, pg.Pool>;
+}
+
+/** The WHERE clause selecting a dataset partition's rows, with its parameters from `first`. */
+function partitionWhere(d: DatasetSpec, window: PartitionWindow, partition: string, first = 1) {
+  const timeType = d.columns.find((c) => c.name === d.partitionColumns.time)!.type;
+  const time = timeType === 'date' ? window.date : window.start;
+  const entity = d.partitionColumns.entity;
+  return entity
+    ? {
+        sql: `${entity} = $${first} AND ${d.partitionColumns.time} = $${first + 1}`,
+        params: [partition.split('@')[0], time],
+      }
+    : { sql: `${d.partitionColumns.time} = $${first}`, params: [time] };
 }
 
 /**
- * Reverse ETL to the inventory system: replaces the machine-hour's movements in the inventory database with what the
- * warehouse publishes for the partition, and recomputes stock on hand of every SKU the old or new movements touch as
- * the sum of its movements — so re-running any partition any number of times leaves stock unchanged. Stock updates
- * are serialized by an advisory lock in the inventory database.
+ * Reverse ETL: replaces the partition's rows in the target table with what the warehouse publishes for it, and
+ * recomputes the aggregate of every key the old or new rows touch as a sum over the target table — so re-running any
+ * partition any number of times leaves the aggregate unchanged. Aggregate updates are serialized by an advisory lock
+ * in the target database.
  */
-async function serveInventory(deps: ServeDeps, machine: string, hour: string): Promise<number> {
-  const published = await deps.warehouse.query<{ sku: string; quantity: number; source_sha256: string }>(
-    'SELECT sku, quantity, source_sha256 FROM factory.inventory_movements WHERE machine_id = $1 AND partition_hour = $2',
-    [machine, hour],
+async function serveReverseEtl(deps: ServeDeps, o: ReverseEtlOutput, ctx: RunContext, window: PartitionWindow) {
+  const d = datasetOf(o.dataset);
+  const where = partitionWhere(d, window, ctx.partition);
+  const published = await deps.warehouse.query<Record<string, unknown>>(
+    `SELECT ${o.columns.join(', ')} FROM ${d.table} WHERE ${where.sql}`,
+    where.params,
   );
-  const client = await deps.inventory.connect();
+  const target = deps.targets[o.connection];
+  if (!target) throw new Error(`${ctx.pipeline}: serve connection "${o.connection}" is not configured`);
+  const types = new Map(d.columns.map((c) => [c.name, c.type]));
+  const client = await target.connect();
   try {
     await client.query('BEGIN');
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('fabrica.stock_on_hand'))");
-    const old = await client.query<{ sku: string }>(
-      'DELETE FROM inventory.movements WHERE machine_id = $1 AND hour = $2 RETURNING sku',
-      [machine, hour],
+    if (o.aggregate) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [o.aggregate.table]);
+    const pc = o.partitionColumns;
+    const targetWhere = pc.entity ? `${pc.entity} = $1 AND ${pc.time} = $2` : `${pc.time} = $1`;
+    const old = await client.query<Record<string, unknown>>(
+      `DELETE FROM ${o.table} WHERE ${targetWhere} RETURNING ${o.aggregate ? o.aggregate.key : '1 AS one'}`,
+      where.params,
     );
     const rows = published.rows;
     if (rows.length > 0) {
+      const partitionCols = pc.entity ? [pc.entity, pc.time] : [pc.time];
+      const arrays = o.columns.map((c) => rows.map((r) => r[c]));
+      const unnest = o.columns
+        .map((c, i) => `$${partitionCols.length + i + 1}::${pgArrayType(types.get(c))}[]`)
+        .join(', ');
       await client.query(
-        `INSERT INTO inventory.movements (hour, machine_id, sku, quantity, source_sha256)
-         SELECT $1, $2, * FROM unnest($3::text[], $4::int[], $5::text[])`,
-        [hour, machine, rows.map((r) => r.sku), rows.map((r) => r.quantity), rows.map((r) => r.source_sha256)],
+        `INSERT INTO ${o.table} (${[...partitionCols, ...o.columns].join(', ')})
+         SELECT ${partitionCols.map((_, i) => `$${i + 1}`).join(', ')}, * FROM unnest(${unnest})`,
+        [...where.params, ...arrays],
       );
     }
-    const skus = [...new Set([...old.rows.map((r) => r.sku), ...rows.map((r) => r.sku)])];
-    await client.query(
-      `INSERT INTO inventory.stock_on_hand (sku, quantity, updated_at)
-       SELECT s.sku, COALESCE((SELECT sum(m.quantity) FROM inventory.movements m WHERE m.sku = s.sku), 0), now()
-       FROM unnest($1::text[]) AS s(sku)
-       ON CONFLICT (sku) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = EXCLUDED.updated_at`,
-      [skus],
-    );
+    if (o.aggregate) {
+      const a = o.aggregate;
+      const keys = [...new Set([...old.rows.map((r) => r[a.key]), ...rows.map((r) => r[a.key])])];
+      const set = [
+        `${a.value} = EXCLUDED.${a.value}`,
+        ...(a.updatedAt ? [`${a.updatedAt} = EXCLUDED.${a.updatedAt}`] : []),
+      ];
+      await client.query(
+        `INSERT INTO ${a.table} (${a.key}, ${a.value}${a.updatedAt ? `, ${a.updatedAt}` : ''})
+         SELECT k.key, COALESCE((SELECT sum(t.${a.sumOf}) FROM ${o.table} t WHERE t.${a.key} = k.key), 0)${a.updatedAt ? ', now()' : ''}
+         FROM unnest($1::text[]) AS k(key)
+         ON CONFLICT (${a.key}) DO UPDATE SET ${set.join(', ')}`,
+        [keys],
+      );
+    }
     await client.query('COMMIT');
     return rows.length;
   } catch (err) {
@@ -53,6 +92,36 @@ async function serveInventory(deps: ServeDeps, machine: string, hour: string): P
   } finally {
     client.release();
   }
+}
+
+/** The PostgreSQL array element type for a declared column type. */
+function pgArrayType(type: string | undefined): string {
+  return (
+    (
+      {
+        integer: 'int',
+        bigint: 'bigint',
+        decimal: 'numeric',
+        double: 'float8',
+        boolean: 'bool',
+        date: 'date',
+        timestamp: 'timestamptz',
+      } as Record<string, string>
+    )[type ?? 'text'] ?? 'text'
+  );
+}
+
+/** Lake snapshot: the dataset partition's rows as JSON Lines in the serving zone (replaced whole). */
+async function serveLakeSnapshot(deps: ServeDeps, dataset: string, ctx: RunContext, window: PartitionWindow) {
+  const d = datasetOf(dataset);
+  const where = partitionWhere(d, window, ctx.partition);
+  const res = await deps.warehouse.query(
+    `SELECT * FROM ${d.table} WHERE ${where.sql} ORDER BY ${d.key.join(', ')}`,
+    where.params,
+  );
+  const key = lakeKeys.serving(ctx.pipeline, dataset, ctx.partition);
+  await deps.lake.put(key, res.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  return { key, rows: res.rowCount ?? 0 };
 }
 
 /**
@@ -65,25 +134,24 @@ export function createServe(deps: ServeDeps) {
   ): Promise<ServeResult> {
     const startedAt = new Date();
     const { ctx, spec, stage } = input;
-    const machine = ctx.partition.split('@')[0]!;
     const outputs: Record<string, number> = {};
     const catalog = new Catalog(deps.warehouse);
     for (const output of spec.serve) {
-      if (output.kind === 'inventory-db') {
-        outputs['inventory.movements'] = await serveInventory(deps, machine, stage.hourStart);
-        await catalog.lineage(
-          ctx,
-          'serve',
-          tableUri('factory.inventory_movements', ctx.partition),
-          'postgres://inventory/inventory.movements',
-        );
+      const from = tableUri(datasetOf(output.dataset).table, ctx.partition);
+      if (output.kind === 'reverse-etl') {
+        outputs[output.table] = await serveReverseEtl(deps, output, ctx, stage.window);
+        await catalog.lineage(ctx, 'serve', from, `postgres://${output.connection}/${output.table}`);
+      } else {
+        const snap = await serveLakeSnapshot(deps, output.dataset, ctx, stage.window);
+        outputs[snap.key] = snap.rows;
+        await catalog.lineage(ctx, 'serve', from, lakeUri(deps.lake.location, snap.key));
       }
     }
     await catalog.step(ctx, {
       step: 'serve',
       startedAt,
       attempt: attempt(),
-      rowsOut: outputs['inventory.movements'] ?? 0,
+      rowsOut: Object.values(outputs).reduce((a, b) => a + b, 0),
       details: outputs,
     });
     await catalog.runFinished(ctx, input.outcome);

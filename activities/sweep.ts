@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { hourStartIso, partitionsInRange, hourKeyOf } from '../workflows/partitions.js';
+import { parsePartition, partitionsInRange, partitionWindow, periodAt, shiftPeriod } from '../workflows/partitions.js';
 import type { ScheduledActivities } from '../workflows/scheduled.workflow.js';
 import type { PipelineSpec } from '../workflows/spec.js';
 import { heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
+import { landingPrefix } from './landing-names.js';
 import { classify } from './sensor.js';
 import type { ObjectInfo, ObjectStore } from './storage/object-store.js';
 
@@ -41,7 +42,7 @@ async function landedVersions(deps: SweepDeps, spec: PipelineSpec): Promise<Land
   );
   const memo = new Map(known.rows.map((r) => [`${r.object_key}\u0000${r.etag}`, r]));
   const pattern = new RegExp(spec.source.fileNamePattern);
-  const prefix = spec.source.prefix ? `${spec.source.prefix.replace(/\/$/, '')}/` : '';
+  const prefix = landingPrefix(spec.source);
   const out: LandedVersion[] = [];
   for await (const o of deps.landing.list(prefix)) {
     if (!pattern.test(o.key.slice(prefix.length))) continue;
@@ -63,7 +64,7 @@ async function landedVersions(deps: SweepDeps, spec: PipelineSpec): Promise<Land
 }
 
 async function examine(deps: SweepDeps, spec: PipelineSpec, o: ObjectInfo): Promise<LandedVersion | undefined> {
-  const c = await classify(deps, o);
+  const c = await classify(deps, spec, o, Infinity);
   const sha = c.state === 'complete' ? await sha256Of(deps.landing, o.key) : null;
   const res = await deps.warehouse.query<{ completed_at: Date | null }>(
     `INSERT INTO ops.landed_files (pipeline, object_key, etag, size, partition_key, state, detail, completed_at, content_sha256)
@@ -102,15 +103,17 @@ export function createSweepActivities(deps: SweepDeps): ScheduledActivities {
     },
 
     /**
-     * Freshness: every partition the calendar expected in the last `lookbackDays` whose hour ended more than the SLA
-     * before `nowMs`, with nothing published and no complete landed file, gets one `freshness` alert (deduplicated).
+     * Freshness: every partition the calendar expected in the last `lookbackDays` whose period (hour or day) ended
+     * more than the SLA before `nowMs`, with nothing published and no complete landed file, gets one `freshness`
+     * alert (deduplicated).
      */
     async checkFreshness({ spec, nowMs, lookbackDays }) {
-      const offsetHours = Number(spec.partitioning.utcOffset.slice(0, 3));
-      const nowLocalHour = Math.floor(nowMs / 3_600_000) + offsetHours;
-      const slaHours = Math.ceil(spec.freshness.maxStalenessMinutes / 60);
-      const to = hourKeyOf(nowLocalHour - 1 - slaHours);
-      const from = hourKeyOf(nowLocalHour - lookbackDays * 24);
+      const p = spec.partitioning;
+      const hourly = p.kind === 'entity-hour';
+      const slaPeriods = Math.ceil(spec.freshness.maxStalenessMinutes / (hourly ? 60 : 1440));
+      const now = periodAt(p, nowMs);
+      const to = shiftPeriod(p, now, -1 - slaPeriods);
+      const from = shiftPeriod(p, now, -lookbackDays * (hourly ? 24 : 1));
       const expected = partitionsInRange(spec.partitioning, from, to);
       if (expected.length === 0) return { stale: [] };
       const have = await deps.warehouse.query<{ partition_key: string }>(
@@ -119,18 +122,19 @@ export function createSweepActivities(deps: SweepDeps): ScheduledActivities {
         [spec.load.datasets[0], expected, spec.id],
       );
       const present = new Set(have.rows.map((r) => r.partition_key));
-      const stale = expected.filter((p) => !present.has(p));
+      const stale = expected.filter((k) => !present.has(k));
       const catalog = new Catalog(deps.warehouse);
       for (const partition of stale) {
-        const [machine, hourKey] = partition.split('@') as [string, string];
+        const parts = parsePartition(p, partition)!;
+        const what = parts.entity ? `${parts.entity} at ${partitionWindow(p, partition)?.start}` : parts.period;
         await catalog.alert({
           dedupKey: `freshness:${spec.id}:${partition}`,
           kind: 'freshness',
           severity: 'warning',
           pipeline: spec.id,
           partition,
-          message: `${spec.id} ${partition}: no complete file for ${machine} at ${hourStartIso(hourKey, spec.partitioning.utcOffset)} more than ${spec.freshness.maxStalenessMinutes} min after the hour (machine offline, or file missing or truncated)`,
-          details: { machine, hourKey },
+          message: `${spec.id} ${partition}: no complete file for ${what} more than ${spec.freshness.maxStalenessMinutes} min after its period (source offline, or file missing or incomplete)`,
+          details: { entity: parts.entity ?? null, period: parts.period },
         });
       }
       return { stale };

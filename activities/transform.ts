@@ -5,26 +5,17 @@ import type pg from 'pg';
 import type { StepInput, IngestResult, StageResult, TransformResult } from '../workflows/steps.js';
 import { attempt } from './activity-context.js';
 import { Catalog } from './catalog.js';
-import type { PartitionProfile } from './datasets/partition-profile.js';
 import { encodeCopyRow, type CopyValue } from './formats/copy-text.js';
+import { formatOf } from './formats/registry.js';
 import { lakeKeys, lakeUri } from './lake-layout.js';
-import { readLines } from './line-reader.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { uploadFile, withTempDir } from './temp-files.js';
+import { isSqlModel, tsTransformOf } from './transforms/registry.js';
 
 /** What transform needs. */
 export interface TransformDeps {
   warehouse: pg.Pool;
   lake: ObjectStore;
-}
-
-/** One quarantined row as stage writes it to the quarantine zone (JSON Lines). */
-export interface QuarantineRecord {
-  lineNo: number;
-  reason: string;
-  column?: string | null;
-  detail: string;
-  raw: string;
 }
 
 async function write(out: WriteStream, text: string): Promise<void> {
@@ -37,17 +28,17 @@ async function close(out: WriteStream): Promise<void> {
 }
 
 /** Reads a small JSON object from the lake. */
-async function readJson<T>(lake: ObjectStore, key: string): Promise<T> {
+async function readJson(lake: ObjectStore, key: string): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of await lake.get(key)) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
 /**
- * Transform: derives the partition's load-ready datasets from what stage produced — inventory movements per SKU (OK
- * items) and the machine-hour yield row from the staged rows' profile (computed in the staging pass, so the rows are
- * read once), and the quarantined rows as a table. A pure function of the staged content, written under
- * content-addressed keys, so a retry rewrites identical objects.
+ * Transform: runs the pipeline's registered TypeScript transforms over what stage produced, each writing its output
+ * datasets as COPY text under content-addressed keys (a retry rewrites identical objects). SQL models are not run
+ * here: they run in the load's publishing transaction, over the staged rows, so they read what they publish with.
+ * The format's staged dataset (if any) is published straight from the staged rows.
  */
 export function createTransform(deps: TransformDeps) {
   return async function transformPartition(
@@ -55,13 +46,13 @@ export function createTransform(deps: TransformDeps) {
   ): Promise<TransformResult> {
     const startedAt = new Date();
     const { ctx, spec, ingest, stage } = input;
-    const hour = stage.hourStart;
-    const sha = ingest.sha256;
-    const { okBySku, metrics: m } = await readJson<PartitionProfile>(deps.lake, stage.profileKey);
-    const machine = ctx.partition.split('@')[0]!;
     const outputs: TransformResult['outputs'] = {};
+    const profile = stage.profileKey ? await readJson(deps.lake, stage.profileKey) : undefined;
+    const catalog = new Catalog(deps.warehouse);
+    const stagedUri = lakeUri(deps.lake.location, stage.stagedKey);
+    let rowsOut = 0;
     await withTempDir(async (dir) => {
-      const emit = async (dataset: string, rows: CopyValue[][] | AsyncIterable<CopyValue[]>) => {
+      const emit = async (dataset: string, rows: Iterable<CopyValue[]> | AsyncIterable<CopyValue[]>) => {
         const file = path.join(dir, `${dataset}.tsv`);
         const out = createWriteStream(file);
         let count = 0;
@@ -70,69 +61,27 @@ export function createTransform(deps: TransformDeps) {
           count++;
         }
         await close(out);
-        const key = lakeKeys.staged(spec.id, dataset, ctx.partition, sha);
+        const key = lakeKeys.staged(spec.id, dataset, ctx.partition, ingest.sha256);
         await uploadFile(deps.lake, key, file);
         outputs[dataset] = { key, rows: count };
+        rowsOut += count;
+        await catalog.lineage(ctx, 'transform', stagedUri, lakeUri(deps.lake.location, key));
       };
-      await emit(
-        'inventory_movements',
-        Object.entries(okBySku).map(([sku, qty]) => [hour, machine, sku, qty, sha]),
-      );
-      await emit('machine_yield_hourly', [
-        [
-          hour,
-          machine,
-          m.items,
-          m.ok,
-          m.scrap,
-          m.rework,
-          m.yieldPct,
-          m.cycleMsMean,
-          m.cycleMsP95,
-          m.tempCMean,
-          m.vibrationMax,
-          m.downtimeMinutes,
-          m.energyWh,
-          stage.quarantined,
-          stage.duplicates,
-          stage.firmware,
-          sha,
-        ],
-      ]);
-      await emit('quarantined_rows', quarantineRows(deps.lake, stage.quarantineKey, hour, machine, sha));
+      for (const t of spec.transforms) {
+        if (isSqlModel(t)) outputs[t.output] = { model: t.id };
+        else await tsTransformOf(spec, t).run({ ctx, spec, ingest, stage, lake: deps.lake, profile, emit });
+      }
     });
-    outputs.production_events = { key: stage.stagedKey, rows: stage.rows };
-    const catalog = new Catalog(deps.warehouse);
-    for (const [dataset, out] of Object.entries(outputs)) {
-      if (dataset !== 'production_events')
-        await catalog.lineage(
-          ctx,
-          'transform',
-          lakeUri(deps.lake.location, stage.stagedKey),
-          lakeUri(deps.lake.location, out.key),
-        );
-    }
+    const direct = formatOf(spec).stagedDataset;
+    if (direct) outputs[direct] = { key: stage.stagedKey, rows: stage.rows };
     await catalog.step(ctx, {
       step: 'transform',
       startedAt,
       attempt: attempt(),
       rowsIn: stage.rows,
-      rowsOut: Object.keys(okBySku).length + 1,
+      rowsOut,
       details: { outputs },
     });
     return { outputs };
   };
-}
-
-async function* quarantineRows(
-  lake: ObjectStore,
-  key: string,
-  hour: string,
-  machine: string,
-  sha: string,
-): AsyncGenerator<CopyValue[]> {
-  for await (const line of readLines(lake, key)) {
-    const q = JSON.parse(line) as QuarantineRecord;
-    yield [hour, machine, q.lineNo, q.reason, q.column ?? null, q.detail, q.raw, sha];
-  }
 }

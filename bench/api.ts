@@ -175,7 +175,9 @@ async function main(): Promise<void> {
       const r = await compare(bare, api(c), c);
       rows.push([row('API POST /pipelines/…/runs', c, r.api), row('bare client.workflow.start', c, r.bare)]);
     }
-    console.log(`\n${availableParallelism()} CPUs; Temporal dev server on SQLite (${IN_MEMORY ? 'in memory' : 'file'}); ${REQUESTS} starts per row`);
+    console.log(
+      `\n${availableParallelism()} CPUs; Temporal dev server on SQLite (${IN_MEMORY ? 'in memory' : 'file'}); ${REQUESTS} starts per row`,
+    );
     printTable(rows.flat());
     for (const [a, b] of rows)
       ok = check(`API p50 / bare p50 at ${a.c} client${a.c > 1 ? 's' : ''}`, a.p50 / b.p50, '<=', 1.2) && ok;

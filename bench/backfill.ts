@@ -75,7 +75,7 @@ async function backfillAt(
         spec,
         from: `${FROM}T06`,
         to: `${to}T17`,
-        entities: spec.partitioning.entities.slice(0, MACHINES),
+        entities: (spec.partitioning.entities ?? []).slice(0, MACHINES),
         mode: 'all',
         maxConcurrency: concurrency,
       },

@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
+import { warehouseProblems } from '../activities/datasets/checks.js';
 import { migrate } from '../infra/migrate.js';
-import { assertRegistryValid, PIPELINES } from '../workflows/pipelines/index.js';
+import { assertRegistryValid, PIPELINES } from '../activities/registry/pipelines.js';
 import { assertSourcesValid, SOURCES } from '../workflows/sources/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDependencies } from './dependencies.js';
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
   await migrate(config.databaseUrl, 'warehouse');
   await migrate(config.inventoryDatabaseUrl, 'inventory');
   const deps = createDependencies(config);
+  const drift = await warehouseProblems(deps.warehouse, PIPELINES);
+  if (drift.length > 0) throw new Error(`the pipelines do not match the warehouse: ${drift.join('; ')}`);
   await Promise.all([deps.lake.check(), deps.landing.check()]);
   const { worker, connection } = await createWorker({ ...config.temporal, deps });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());

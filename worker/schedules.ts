@@ -6,7 +6,7 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import { hourlyScheduleId, sweepScheduleId } from '../workflows/ids.js';
-import { PIPELINES } from '../workflows/pipelines/index.js';
+import { PIPELINES } from '../activities/registry/pipelines.js';
 import { scheduledBatchWorkflow, sweepWorkflow } from '../workflows/scheduled.workflow.js';
 import { PIPELINE, RUN_KIND } from '../workflows/search-attributes.js';
 import { scheduledSourceSyncWorkflow } from '../workflows/source-sync.workflow.js';

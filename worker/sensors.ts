@@ -1,7 +1,7 @@
 import { Client, type Connection } from '@temporalio/client';
 import { sensorWorkflowId } from '../workflows/ids.js';
 import { landingSensorWorkflow } from '../workflows/landing-sensor.workflow.js';
-import { PIPELINES } from '../workflows/pipelines/index.js';
+import { PIPELINES } from '../activities/registry/pipelines.js';
 import { PIPELINE, RUN_KIND } from '../workflows/search-attributes.js';
 
 /**

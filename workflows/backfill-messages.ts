@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PipelineSpec } from './spec.js';
+import type { PipelineSpec, RunKind, UpstreamTrigger } from './spec.js';
 
 /**
  * Which partitions of the range a backfill runs: all; those with nothing published (`missing`); those whose latest
@@ -11,7 +11,7 @@ export type BackfillMode = 'all' | 'missing' | 'failed' | 'landed';
 export interface BackfillInput {
   backfillId: string;
   spec: PipelineSpec;
-  /** First and last local hour (`YYYY-MM-DDTHH`, inclusive). */
+  /** First and last local period (`YYYY-MM-DDTHH` for hourly pipelines, `YYYY-MM-DD` for daily ones; inclusive). */
   from: string;
   to: string;
   /** Narrow the other dimension (machines); all of the spec's when absent. */
@@ -24,6 +24,11 @@ export interface BackfillInput {
   maxConcurrency: number;
   /** Partitions examined per workflow run before continuing as new (keeps each history short). */
   partitionsPerRun?: number;
+  /** Re-process partitions even when they already publish their content. */
+  force?: boolean;
+  /** How the runs were started (default `backfill`); `dependency` runs carry the upstream `trigger`. */
+  runKind?: RunKind;
+  trigger?: UpstreamTrigger;
   /** Carried across continue-as-new. */
   state?: BackfillState;
 }

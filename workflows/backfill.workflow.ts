@@ -130,7 +130,15 @@ async function runPartition(input: BackfillInput, state: BackfillState, partitio
     try {
       const outcome = await executeChild(pipelineRunWorkflow, {
         workflowId: runWorkflowId(input.spec.id, partition),
-        args: [{ spec: input.spec, partition, runKind: 'backfill' }],
+        args: [
+          {
+            spec: input.spec,
+            partition,
+            runKind: input.runKind ?? 'backfill',
+            ...(input.force ? { force: true } : {}),
+            ...(input.trigger ? { trigger: input.trigger } : {}),
+          },
+        ],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         // If the backfill itself is terminated, its in-flight runs are cancelled: each rolls back or has committed.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

@@ -1,15 +1,18 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ParentClosePolicy,
   defineQuery,
+  startChild,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { STEP_OPTIONS } from './activity-options.js';
-import { parsePartitionKey } from './partitions.js';
+import { partitionKeyExample, partitionWindow } from './partitions.js';
 import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from './search-attributes.js';
+import type { backfillWorkflow } from './backfill.workflow.js';
 import type { PipelineRunInput } from './spec.js';
 import type { PipelineActivities, RunContext, RunOutcome } from './steps.js';
 
@@ -66,10 +69,10 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
   markRunning(input);
   let outcome: RunOutcome;
   try {
-    if (!parsePartitionKey(partition)) {
+    if (!partitionWindow(spec.partitioning, partition)) {
       await catalog.recordRunStarted({ ctx });
       throw ApplicationFailure.nonRetryable(
-        `invalid partition key "${partition}" (expected <machine>@YYYY-MM-DDTHH)`,
+        `invalid partition key "${partition}" (expected ${partitionKeyExample(spec.partitioning)}, a real ${spec.partitioning.kind === 'entity-hour' ? 'local hour' : 'date'} in ${spec.partitioning.timeZone})`,
         'InvalidPartition',
       );
     }
@@ -90,7 +93,15 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
       advance('transform');
       const transformed = await transform.transformPartition({ ctx, spec, ingest: ingested, stage: staged });
       advance('load');
-      const loaded = await load.loadPartition({ ctx, spec, ingest: ingested, stage: staged, transform: transformed });
+      const loaded = await load.loadPartition({
+        ctx,
+        spec,
+        ingest: ingested,
+        stage: staged,
+        transform: transformed,
+        force: input.force,
+        ...(input.trigger ? { trigger: input.trigger } : {}),
+      });
       advance('serve');
       outcome = {
         status: loaded.status === 'unchanged' ? 'unchanged' : 'succeeded',
@@ -98,6 +109,7 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
         sourceKey: ingested.sourceKey,
       };
       await serve.servePartition({ ctx, spec, ingest: ingested, stage: staged, outcome });
+      if (loaded.status === 'loaded') await startDependents(input, ctx);
     }
     advance('done');
   } catch (err) {
@@ -129,4 +141,39 @@ function markRunning(input: PipelineRunInput): void {
   ] as const;
   const missing = wanted.filter((a) => current.get(a.key) === undefined);
   if (missing.length > 0) upsertSearchAttributes([...missing]);
+}
+
+/**
+ * Pipelines whose SQL models read a dataset this run just (re-)published re-run their partition of the same local
+ * date ("pipelines encadeados"): each as a one-partition backfill, forced, started and left to run on its own. Its id
+ * carries this run's id, so a retried workflow task starts it once; the backfill waits for any run of that partition
+ * already in flight, so the dependent always reads what this run published.
+ */
+async function startDependents(input: PipelineRunInput, ctx: RunContext): Promise<void> {
+  const dependents = await catalog.dependentsOf({ spec: input.spec, partition: input.partition });
+  for (const d of dependents) {
+    await startChild<typeof backfillWorkflow>('backfillWorkflow', {
+      workflowId: `dependency:${d.spec.id}:${d.partition}:${ctx.runId}`,
+      args: [
+        {
+          backfillId: `dependency-${d.spec.id}-${d.partition}`,
+          spec: d.spec,
+          from: '',
+          to: '',
+          partitions: [d.partition],
+          mode: 'all',
+          maxConcurrency: 1,
+          force: true,
+          runKind: 'dependency',
+          trigger: { pipeline: input.spec.id, dataset: d.dataset, partition: input.partition, runId: ctx.runId },
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: PIPELINE, value: d.spec.id },
+        { key: RUN_KIND, value: 'dependency' },
+      ],
+      staticSummary: `${d.spec.id} ${d.partition}: re-run after ${input.spec.id} ${input.partition} re-published ${d.dataset}`,
+    });
+  }
 }

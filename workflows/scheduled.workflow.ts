@@ -2,7 +2,7 @@ import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from 
 import { STEP_OPTIONS } from './activity-options.js';
 import type { BackfillProgress } from './backfill-messages.js';
 import { backfillWorkflow } from './backfill.workflow.js';
-import { hourKeyOf } from './partitions.js';
+import { periodAt, shiftPeriod } from './partitions.js';
 import { SCHEDULED_START_TIME } from './search-attributes.js';
 import type { PipelineSpec } from './spec.js';
 
@@ -38,17 +38,9 @@ function scheduledTime(at?: string): Date {
   );
 }
 
-/** The local hour before `at`, as an hour key in the plant's fixed offset. */
-export function previousHourKey(at: Date, utcOffset: string): string {
-  const sign = utcOffset.startsWith('-') ? -1 : 1;
-  const [h, m] = utcOffset.slice(1).split(':').map(Number) as [number, number];
-  const localHour = Math.floor((at.getTime() + sign * (h * 60 + m) * 60_000) / 3_600_000);
-  return hourKeyOf(localHour - 1);
-}
-
 /**
- * The hourly batch a Schedule fires a few minutes past each expected hour: runs the partitions of the previous hour
- * that have a landed file, as a one-hour backfill (same run ids as the sensor's, so nothing runs twice at once),
+ * The batch a Schedule fires a few minutes past each expected period: runs the partitions of the previous period
+ * (hour or day) that have a landed file, as a one-hour backfill (same run ids as the sensor's, so nothing runs twice at once),
  * then checks freshness over the last day. The hour comes from the scheduled time, so a caught-up or backfilled
  * firing processes the hour it was meant for.
  */
@@ -59,7 +51,8 @@ export async function scheduledBatchWorkflow(input: {
   at?: string;
 }): Promise<BackfillProgress> {
   const at = scheduledTime(input.at);
-  const hourKey = previousHourKey(at, input.spec.partitioning.utcOffset);
+  const p = input.spec.partitioning;
+  const hourKey = shiftPeriod(p, periodAt(p, at.getTime()), -1);
   const backfillId = `hour-${input.spec.id}-${hourKey}`;
   const progress = await executeChild(backfillWorkflow, {
     workflowId: `${workflowInfo().workflowId}:${hourKey}`,

@@ -1,3 +1,8 @@
+import type { GenericFormatConfig } from '../activities/formats/format.js';
+import { partitioningProblems, type Partitioning } from './partitions.js';
+
+export type { Partitioning } from './partitions.js';
+
 /**
  * A pipeline is declared once as plain serializable data. The spec travels as workflow input, so Temporal's history
  * shows exactly what ran, and editing a spec never changes a run already in flight.
@@ -9,12 +14,15 @@ export interface PipelineSpec {
   version: number;
   owner: string;
   description: string;
-  partitioning: EntityHourPartitioning;
+  partitioning: Partitioning;
   source: LandingFilesSource;
   staging: StagingSpec;
-  /** Registered transform ids (activities/transforms), applied in order to the staged rows of one partition. */
-  transforms: string[];
-  /** Warehouse datasets the load publishes, each replaced atomically per partition. */
+  /**
+   * Transforms applied to one partition, in order: registered ids (TypeScript functions, activities/transforms) or
+   * SQL models declared inline (run in the publishing transaction over the partition's staged rows).
+   */
+  transforms: TransformRef[];
+  /** Warehouse datasets the load publishes, each replaced atomically per partition (declared in the dataset registry). */
   load: { datasets: string[] };
   /** Serving outputs, refreshed after a successful load. */
   serve: ServeOutput[];
@@ -26,53 +34,72 @@ export interface PipelineSpec {
   quality: QualityRules;
 }
 
-/**
- * Partitions are one entity (e.g. a machine) × one local hour, keyed `<entity>@<YYYY-MM-DDTHH>` in the partitioning's
- * fixed UTC offset, e.g. `M07@2026-11-20T10`. The calendar says which hours are expected to have data.
- */
-export interface EntityHourPartitioning {
-  kind: 'entity-hour';
-  entity: string;
-  /** IANA zone of the plant (documentation, schedules). */
-  timeZone: string;
-  /** Fixed UTC offset used to turn local hours into instants (`-03:00`). */
-  utcOffset: string;
-  /** Entities expected by the calendar (e.g. the machines on the floor). */
-  entities: string[];
-  calendar: { weekdays: number[]; hours: number[] };
-}
-
 /** Files dropped in the landing area (a folder or an S3 prefix). */
 export interface LandingFilesSource {
   kind: 'landing-files';
   /** Landing sub-prefix watched for this pipeline ('' for the whole landing area). */
   prefix: string;
-  /** File names considered (regular expression source). The partition comes from the file's header. */
+  /** File names considered (regular expression source, matched against the name below the prefix). */
   fileNamePattern: string;
+  /**
+   * The file name of a partition, `{entity}`, `{yyyy}`, `{MM}`, `{dd}` and `{HH}` replaced (e.g.
+   * `{entity}_{yyyy}{MM}{dd}T{HH}.txt`): where a run looks when the sensor never saw the partition's file, and, with
+   * `partitionFrom: 'file-name'`, how a landed file's partition is read.
+   */
+  fileName: string;
+  /** Where a file's partition comes from: its header (the format reads it) or its name (`fileName`). */
+  partitionFrom: 'header' | 'file-name';
+  /**
+   * When a landed file is complete: its format's trailer, a marker object written after it (`<key><suffix>`), or its
+   * size unchanged for `seconds`.
+   */
+  completeWhen: { kind: 'trailer' } | { kind: 'marker'; suffix: string } | { kind: 'stable-size'; seconds: number };
 }
 
 /** How raw files become typed, validated rows. */
-export interface StagingSpec {
-  /** Registered parser id (activities/formats). */
-  format: string;
+export type StagingSpec =
+  /** A code-registered format (activities/formats/registry), e.g. the machine-signal contract v1. */
+  | { format: string; config?: undefined }
+  /** A generic format configured by data; its rows are staged with exactly the config's columns. */
+  | { format: 'generic'; config: GenericFormatConfig };
+
+/** A transform: a registered id, or an inline SQL model. */
+export type TransformRef = string | SqlModel;
+
+/**
+ * A SQL model: a `SELECT` producing the rows of one dataset for one partition, in the dataset's column order, run
+ * inside the load's publishing transaction. Placeholders: `{{staged}}` (the partition's staged rows, a temporary
+ * table), `{{partition_key}}`, `{{entity}}`, `{{partition_start}}` and `{{partition_end}}` (timestamptz),
+ * `{{partition_date}}` (date), `{{source_sha256}}`, `{{run_id}}`. Datasets of other pipelines it reads are listed in
+ * `reads`: when one of their partitions is re-published, this pipeline's partition of the same local date re-runs.
+ */
+export interface SqlModel {
+  kind: 'sql';
+  /** Stable id, unique in the pipeline. */
+  id: string;
+  /** The dataset it publishes. */
+  output: string;
+  sql: string;
+  /** Datasets of other pipelines the model reads (upstream dependencies). */
+  reads?: string[];
 }
 
 /** Rules a partition must pass; failures are data faults (never retried). */
 export interface QualityRules {
   /** Maximum share of a file's data lines that may be quarantined before the partition fails (0.01 = 1 %). */
   maxBadRowRatio: number;
-  /** Tolerance, in minutes, for item timestamps outside the file's hour. */
+  /** Tolerance, in minutes, for row timestamps outside the partition's period (formats that check it). */
   timestampToleranceMinutes: number;
 }
 
 /**
- * When the pipeline runs by itself: an hourly batch a few minutes past each expected hour (it processes the hour
- * before its scheduled time), and a nightly sweep that catches late or changed files and missing hours.
+ * When the pipeline runs by itself: a batch a few minutes past each expected period (it processes the period
+ * before its scheduled time), and a nightly sweep that catches late or changed files and missing periods.
  */
 export interface ScheduleSpec {
   /** IANA time zone the calendar is read in. */
   timeZone: string;
-  /** Local hours (0-23) at which the hourly batch fires, at `minute` past, on `daysOfWeek`. */
+  /** Local hours (0-23) at which the batch fires, at `minute` past, on `daysOfWeek`. */
   hours: number[];
   minute: number;
   daysOfWeek: ('MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY' | 'SUNDAY')[];
@@ -84,11 +111,30 @@ export interface ScheduleSpec {
   catchupWindow: string;
 }
 
-/** A serving output. */
-export type ServeOutput = { kind: 'inventory-db' } | { kind: 'lake-snapshot'; dataset: string };
+/**
+ * A serving output, by kind: `reverse-etl` writes a dataset partition's rows into a table of another database
+ * idempotently (replace the partition's rows) and recomputes an aggregate over that table for the keys touched;
+ * `lake-snapshot` writes a dataset partition to the lake's serving zone as JSON Lines.
+ */
+export type ServeOutput = ReverseEtlOutput | { kind: 'lake-snapshot'; dataset: string };
+
+/** Rows of a dataset partition replicated into another database's table. */
+export interface ReverseEtlOutput {
+  kind: 'reverse-etl';
+  /** A database connection the worker has (`inventory`). */
+  connection: string;
+  /** The dataset read, and the columns copied (the same names in the target). */
+  dataset: string;
+  columns: string[];
+  /** The target table and the columns that hold the partition (entity, and the period start instant or date). */
+  table: string;
+  partitionColumns: { entity?: string; time: string };
+  /** Recomputed for every key the old or new rows touch: `aggregate.value = sum(table.sumOf)` per `aggregate.key`. */
+  aggregate?: { table: string; key: string; value: string; sumOf: string; updatedAt?: string };
+}
 
 /** How a run was started; recorded as the `RunKind` search attribute. */
-export type RunKind = 'sensor' | 'manual' | 'backfill' | 'schedule' | 'sweep';
+export type RunKind = 'sensor' | 'manual' | 'backfill' | 'schedule' | 'sweep' | 'dependency';
 
 /** Input of `pipelineRunWorkflow`. */
 export interface PipelineRunInput {
@@ -99,32 +145,35 @@ export interface PipelineRunInput {
   sourceKey?: string;
   /** Re-process even when the partition already holds this exact content. */
   force?: boolean;
+  /** For a `dependency` run: the upstream partition whose re-publication started it (recorded in lineage). */
+  trigger?: UpstreamTrigger;
+}
+
+/** An upstream dataset partition that was (re-)published. */
+export interface UpstreamTrigger {
+  pipeline: string;
+  dataset: string;
+  partition: string;
+  runId: string;
 }
 
 const ID = /^[a-z][a-z0-9-]{1,62}$/;
 
-/** Returns the problems of a spec (empty when valid); run by the registry and its guard test. */
+/** Returns the problems of a spec's own fields (empty when valid); the registry adds what needs the other registries. */
 export function specProblems(spec: PipelineSpec): string[] {
   const problems: string[] = [];
   const p = (cond: boolean, msg: string) => cond || problems.push(`${spec.id ?? '?'}: ${msg}`);
   p(ID.test(spec.id), 'id must be kebab-case, 2-63 chars');
   p(Number.isInteger(spec.version) && spec.version > 0, 'version must be a positive integer');
   p(Boolean(spec.owner), 'owner is required');
-  p(/^[+-]\d{2}:\d{2}$/.test(spec.partitioning.utcOffset), 'partitioning.utcOffset must look like -03:00');
-  p(spec.partitioning.entities.length > 0, 'partitioning.entities must not be empty');
-  p(
-    spec.partitioning.entities.every((e) => /^[A-Za-z0-9_-]{1,32}$/.test(e)),
-    'entities must be short identifiers',
-  );
-  p(
-    spec.partitioning.calendar.hours.every((h) => Number.isInteger(h) && h >= 0 && h <= 23),
-    'calendar hours 0-23',
-  );
-  p(
-    spec.partitioning.calendar.weekdays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6),
-    'calendar weekdays 0-6',
-  );
+  for (const problem of partitioningProblems(spec.partitioning)) p(false, problem);
   p(isRegExp(spec.source.fileNamePattern), 'source.fileNamePattern must be a valid regular expression');
+  p(/\{(yyyy|dd)\}/.test(spec.source.fileName ?? ''), 'source.fileName must contain {yyyy} and {dd}');
+  p(['header', 'file-name'].includes(spec.source.partitionFrom), 'source.partitionFrom: header or file-name');
+  p(
+    ['trailer', 'marker', 'stable-size'].includes(spec.source.completeWhen?.kind),
+    'source.completeWhen.kind: trailer, marker or stable-size',
+  );
   p(spec.quality.maxBadRowRatio >= 0 && spec.quality.maxBadRowRatio < 1, 'quality.maxBadRowRatio in [0, 1)');
   p(spec.quality.timestampToleranceMinutes >= 0, 'quality.timestampToleranceMinutes >= 0');
   p(spec.load.datasets.length > 0, 'load.datasets must not be empty');

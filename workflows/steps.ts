@@ -1,4 +1,5 @@
-import type { PipelineSpec, RunKind } from './spec.js';
+import type { PartitionWindow } from './partitions.js';
+import type { PipelineSpec, RunKind, UpstreamTrigger } from './spec.js';
 
 /** Identifies one run of one partition; passed to every step so it can record itself in the catalog. */
 export interface RunContext {
@@ -29,23 +30,24 @@ export interface IngestResult {
 export interface StageResult {
   stagedKey: string;
   quarantineKey: string;
-  /** Per-SKU OK counts and yield statistics of the staged rows, profiled in the staging pass (small JSON). */
-  profileKey: string;
+  /** A small JSON profile of the staged rows the format computed in the staging pass, if it computes one. */
+  profileKey?: string;
   dataLines: number;
   rows: number;
   quarantined: number;
   duplicates: number;
   quarantinedByReason: Record<string, number>;
-  firmware: string;
   encoding: string;
   extraColumns: string[];
-  /** Partition hour start (ISO instant with offset). */
-  hourStart: string;
+  /** Format-specific facts of the file (e.g. the machine's firmware). */
+  facts: Record<string, string | number>;
+  /** The instants and local date the partition covers. */
+  window: PartitionWindow;
 }
 
-/** Result of transform: one staged file per derived dataset. */
+/** Result of transform: per dataset, its staged file (COPY text), or the SQL model that load runs for it. */
 export interface TransformResult {
-  outputs: Record<string, { key: string; rows: number }>;
+  outputs: Record<string, { key: string; rows: number } | { model: string }>;
 }
 
 /** Result of load. */
@@ -79,12 +81,28 @@ export interface PipelineActivities {
   stagePartition(input: StepInput & { ingest: IngestResult }): Promise<StageResult>;
   transformPartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<TransformResult>;
   loadPartition(
-    input: StepInput & { ingest: IngestResult; stage: StageResult; transform: TransformResult },
+    input: StepInput & {
+      ingest: IngestResult;
+      stage: StageResult;
+      transform: TransformResult;
+      force?: boolean;
+      trigger?: UpstreamTrigger;
+    },
   ): Promise<LoadResult>;
   servePartition(
     input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
   ): Promise<ServeResult>;
   recordRunFinished(input: { ctx: RunContext; outcome: RunOutcome }): Promise<void>;
+  /** The registered pipelines' partitions that read what this partition publishes, and are already published. */
+  dependentsOf(input: { spec: PipelineSpec; partition: string }): Promise<Dependent[]>;
+}
+
+/** A downstream pipeline's partition to re-run after an upstream partition was re-published. */
+export interface Dependent {
+  spec: PipelineSpec;
+  partition: string;
+  /** The upstream dataset it reads. */
+  dataset: string;
 }
 
 /** Failure types that are data faults: never retried, the partition fails once with a clear message. */

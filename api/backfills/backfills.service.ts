@@ -12,7 +12,8 @@ import {
   type BackfillProgress,
 } from '../../workflows/backfill-messages.js';
 import { backfillWorkflow } from '../../workflows/backfill.workflow.js';
-import { hourIndexOf } from '../../workflows/partitions.js';
+import { isPeriod, periodCount } from '../../workflows/partitions.js';
+import type { PipelineSpec } from '../../workflows/spec.js';
 import { PIPELINE, PIPELINE_STATUS, RUN_KIND } from '../../workflows/search-attributes.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/errors.js';
 import { CONFIG } from '../config/config.module.js';
@@ -69,7 +70,7 @@ export class BackfillsService {
    */
   async start(pipelineId: string, body: CreateBackfillDto): Promise<BackfillView> {
     const spec = this.pipelines.spec(pipelineId);
-    const memo = this.validate(spec.id, spec.partitioning.entities, body);
+    const memo = this.validate(spec, body);
     const digest = createHash('sha256')
       .update(JSON.stringify([memo.machines, memo.mode, memo.dryRun]))
       .digest('hex')
@@ -106,14 +107,19 @@ export class BackfillsService {
     return this.get(backfillId);
   }
 
-  private validate(pipeline: string, entities: string[], body: CreateBackfillDto): BackfillMemo {
-    const from = hourIndexOf(body.from);
-    const to = hourIndexOf(body.to);
-    if (from === undefined) throw new InvalidInputError('from', 'is not a real date and hour');
-    if (to === undefined) throw new InvalidInputError('to', 'is not a real date and hour');
-    if (to < from) throw new InvalidInputError('to', 'must not be before from');
-    if (to - from > MAX_RANGE_HOURS)
+  private validate(spec: PipelineSpec, body: CreateBackfillDto): BackfillMemo {
+    const pipeline = spec.id;
+    const p = spec.partitioning;
+    const what = p.kind === 'entity-hour' ? 'a real local hour YYYY-MM-DDTHH' : 'a real day YYYY-MM-DD';
+    if (!isPeriod(p, body.from)) throw new InvalidInputError('from', `is not ${what} (${pipeline} is ${p.kind})`);
+    if (!isPeriod(p, body.to)) throw new InvalidInputError('to', `is not ${what} (${pipeline} is ${p.kind})`);
+    const periods = periodCount(p, body.from, body.to);
+    if (periods === 0) throw new InvalidInputError('to', 'must not be before from');
+    if (periods - 1 > (p.kind === 'entity-hour' ? MAX_RANGE_HOURS : MAX_RANGE_HOURS / 24))
       throw new InvalidInputError('to', `range is over ${MAX_RANGE_HOURS / 24} days; split it`);
+    if (p.kind === 'day' && body.machines?.length)
+      throw new InvalidInputError('machines', `${pipeline} has no entities (partitioned by day)`);
+    const entities = p.entities ?? [];
     const unknown = (body.machines ?? []).filter((m) => !entities.includes(m));
     if (unknown.length)
       throw new InvalidInputError('machines', `are not machines of ${pipeline}: ${unknown.join(', ')}`);

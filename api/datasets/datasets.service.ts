@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
 import type { FabricaConfig } from '../../worker/config.js';
-import { parsePartitionKey } from '../../workflows/partitions.js';
-import { PIPELINES } from '../../workflows/pipelines/index.js';
+import { partitionKeyExample, partitionWindow } from '../../workflows/partitions.js';
+import { getPipeline, PIPELINES } from '../../activities/registry/pipelines.js';
 import { InvalidInputError, NotFoundError } from '../common/errors.js';
 import { CONFIG } from '../config/config.module.js';
 import { WAREHOUSE } from '../database/database.module.js';
@@ -81,7 +81,12 @@ export class DatasetsService {
   /** The published state, load history, runs, lineage, latest quality results and landed files of a partition. */
   async partition(dataset: string, partition: string): Promise<PartitionView> {
     const pipelines = this.owners(dataset);
-    if (!parsePartitionKey(partition)) throw new InvalidInputError('partition', 'is not a real date and hour');
+    const spec = getPipeline(pipelines[0]!)!;
+    if (!partitionWindow(spec.partitioning, partition))
+      throw new InvalidInputError(
+        'partition',
+        `is not a partition of ${dataset} (like ${partitionKeyExample(spec.partitioning)}, a real ${spec.partitioning.kind === 'entity-hour' ? 'local hour' : 'date'})`,
+      );
     const [state, loads, [runs, quality], lineage, landedFiles] = await Promise.all([
       this.db.query<LedgerRow>(
         'SELECT content_sha256, rows, run_id, loaded_at FROM ops.partition_state WHERE dataset = $1 AND partition_key = $2',

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { Gauge, Registry } from 'prom-client';
-import { PIPELINES } from '../../workflows/pipelines/index.js';
+import { PIPELINES } from '../../activities/registry/pipelines.js';
 import { WAREHOUSE } from '../database/database.module.js';
 import { METRICS_REGISTRY } from './http-metrics.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
-import { getPipeline, PIPELINES } from '../../workflows/pipelines/index.js';
+import { getPipeline, PIPELINES } from '../../activities/registry/pipelines.js';
 import type { PipelineSpec } from '../../workflows/spec.js';
 import { NotFoundError } from '../common/errors.js';
 import { WAREHOUSE } from '../database/database.module.js';

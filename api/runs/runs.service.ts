@@ -5,7 +5,7 @@ import type { FabricaConfig } from '../../worker/config.js';
 import { runWorkflowId } from '../../workflows/ids.js';
 import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
 import { runStartOptions } from '../../workflows/start-options.js';
-import { parsePartitionKey } from '../../workflows/partitions.js';
+import { partitionKeyExample, partitionWindow } from '../../workflows/partitions.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/errors.js';
 import { CONFIG } from '../config/config.module.js';
 import { WAREHOUSE } from '../database/database.module.js';
@@ -70,7 +70,11 @@ export class RunsService {
    */
   async start(pipelineId: string, partition: string, force = false): Promise<RunView> {
     const spec = this.pipelines.spec(pipelineId);
-    if (!parsePartitionKey(partition)) throw new InvalidInputError('partition', 'is not a real date and hour');
+    if (!partitionWindow(spec.partitioning, partition))
+      throw new InvalidInputError(
+        'partition',
+        `is not a partition of ${spec.id} (like ${partitionKeyExample(spec.partitioning)}, a real ${spec.partitioning.kind === 'entity-hour' ? 'local hour' : 'date'})`,
+      );
     const workflowId = runWorkflowId(spec.id, partition);
     const handle = await this.deadline(() =>
       this.client.workflow.start(

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, ScheduleNotFoundError } from '@temporalio/client';
 import { hourlyScheduleId, sweepScheduleId } from '../../workflows/ids.js';
-import { PIPELINES } from '../../workflows/pipelines/index.js';
+import { PIPELINES } from '../../activities/registry/pipelines.js';
 import { NotFoundError } from '../common/errors.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
 import { TEMPORAL_DEADLINE_MS } from '../temporal/deadline.js';

@@ -1,4 +1,4 @@
-import type { SignalEncoding } from '../../activities/formats/machine-signal-v1.js';
+import type { SignalEncoding } from '../../activities/flows/machine-signal/contract-v1.js';
 
 /** Product families a machine can make; a machine makes the sizes of one family. */
 export const SKU_FAMILIES: readonly (readonly string[])[] = [

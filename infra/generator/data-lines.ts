@@ -1,4 +1,4 @@
-import type { RejectReason } from '../../activities/formats/machine-signal-v1.js';
+import type { RejectReason } from '../../activities/flows/machine-signal/contract-v1.js';
 import { formatLocalTs, hourStartMs } from './calendar.js';
 import type { PartitionDefect } from './defects.js';
 import { hourRows, type GoodRow, type HourPlan } from './hour-rows.js';

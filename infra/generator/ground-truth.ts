@@ -1,4 +1,4 @@
-import type { RejectReason, SignalEncoding } from '../../activities/formats/machine-signal-v1.js';
+import type { RejectReason, SignalEncoding } from '../../activities/flows/machine-signal/contract-v1.js';
 import type { DataLine } from './data-lines.js';
 import type { DefectKind, PartitionDefect } from './defects.js';
 import { YieldMetricsAccumulator, type YieldMetrics } from './yield-metrics.js';

@@ -1,4 +1,4 @@
-import type { ItemStatus } from '../../activities/formats/machine-signal-v1.js';
+import type { ItemStatus } from '../../activities/flows/machine-signal/contract-v1.js';
 import { dayIndex, hourIndex, hourStartMs } from './calendar.js';
 import { OPERATORS, type MachineProfile } from './catalog.js';
 import { Rng, hashSeed } from './prng.js';

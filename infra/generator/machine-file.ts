@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { REQUIRED_COLUMNS } from '../../activities/formats/machine-signal-v1.js';
+import { REQUIRED_COLUMNS } from '../../activities/flows/machine-signal/contract-v1.js';
 import { fileNameOf, hourIso, hourStartMs } from './calendar.js';
 import { dataLines, encodeLine, type PartitionPlan } from './data-lines.js';
 import {

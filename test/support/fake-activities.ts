@@ -41,10 +41,10 @@ export function fakeActivities(script: {
     quarantined: 0,
     duplicates: 0,
     quarantinedByReason: {},
-    firmware: '2.4.1',
     encoding: 'utf-8',
     extraColumns: [],
-    hourStart: '2026-11-20T10:00:00-03:00',
+    facts: { firmware: '2.4.1' },
+    window: { start: '2026-11-20T13:00:00.000Z', end: '2026-11-20T14:00:00.000Z', date: '2026-11-20' },
   };
   const activities: PipelineActivities = {
     recordRunStarted: step('recordRunStarted', undefined),
@@ -54,6 +54,7 @@ export function fakeActivities(script: {
     loadPartition: step('loadPartition', { status: 'loaded' as const, rows: {} }),
     servePartition: step('servePartition', { outputs: {} }),
     recordRunFinished: step('recordRunFinished', undefined),
+    dependentsOf: step('dependentsOf', []),
   };
   return { activities, calls, outcomes };
 }

@@ -10,7 +10,7 @@ import {
   type MachineSignalRow,
   type ParseSummary,
   type RejectReason,
-} from '../../activities/formats/machine-signal-v1.js';
+} from '../../activities/flows/machine-signal/contract-v1.js';
 import { PARTITION_DEFECTS } from '../../infra/generator/defects.js';
 import type { GroundTruth, PartitionTruth } from '../../infra/generator/ground-truth.js';
 import { generateMachineFiles, runGenerateCommand, writeMachineHourFile } from '../../infra/generator/machine-files.js';

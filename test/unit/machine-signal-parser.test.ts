@@ -16,7 +16,7 @@ import {
   type MachineSignalEvent,
   type ParseMachineSignalOptions,
   type ParseSummary,
-} from '../../activities/formats/machine-signal-v1.js';
+} from '../../activities/flows/machine-signal/contract-v1.js';
 
 const FILE = 'M07_20261120T10.txt';
 const HEADER = '#machine=M07;firmware=2.4.1;plant=SP-01;hour=2026-11-20T10:00:00-03:00';

@@ -2,8 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
-import { assertRegistryValid, getPipeline, PIPELINES } from '../../workflows/pipelines/index.js';
-import { hourStartIso, isExpectedHour, parsePartitionKey } from '../../workflows/partitions.js';
+import { assertRegistryValid, getPipeline, PIPELINES } from '../../activities/registry/pipelines.js';
+import {
+  isExpectedPeriod,
+  parsePartition,
+  partitionsInRange,
+  partitionWindow,
+  type Partitioning,
+} from '../../workflows/partitions.js';
 import { specProblems } from '../../workflows/spec.js';
 
 describe('pipeline registry', () => {
@@ -37,24 +43,75 @@ describe('pipeline registry', () => {
 });
 
 describe('partition keys', () => {
-  it('parses real hours and rejects impossible ones', () => {
-    expect(parsePartitionKey('M07@2026-11-20T10')).toEqual({ entity: 'M07', hourKey: '2026-11-20T10' });
+  const hourly = getPipeline('factory-machine-signals')!.partitioning;
+  const daily: Partitioning = { kind: 'day', timeZone: 'America/Sao_Paulo', calendar: { weekdays: [1, 2, 3, 4, 5] } };
+  const entityDay: Partitioning = { ...daily, kind: 'entity-day', entities: ['M01', 'M02'] };
+
+  it('parses real periods of each kind and rejects impossible ones', () => {
+    expect(parsePartition(hourly, 'M07@2026-11-20T10')).toEqual({
+      entity: 'M07',
+      period: '2026-11-20T10',
+      date: '2026-11-20',
+    });
+    expect(parsePartition(daily, '2026-11-20')).toEqual({ period: '2026-11-20', date: '2026-11-20' });
+    expect(parsePartition(entityDay, 'M01@2026-11-20')).toEqual({
+      entity: 'M01',
+      period: '2026-11-20',
+      date: '2026-11-20',
+    });
     for (const bad of [
       'M07@2026-02-30T10',
       'M07@2026-11-20T24',
       'M07-2026-11-20T10',
       '@2026-11-20T10',
       'M 7@2026-11-20T10',
-    ]) {
-      expect(parsePartitionKey(bad)).toBeUndefined();
-    }
+      '2026-11-20',
+    ])
+      expect(parsePartition(hourly, bad)).toBeUndefined();
+    for (const bad of ['2026-02-30', 'M01@2026-11-20', '2026-11-20T10'])
+      expect(parsePartition(daily, bad)).toBeUndefined();
   });
 
-  it('follows the factory calendar: Monday to Friday, 06:00 to 17:59 local', () => {
-    const p = getPipeline('factory-machine-signals')!.partitioning;
-    expect(isExpectedHour('2026-11-20T06', p)).toBe(true); // Friday
-    expect(isExpectedHour('2026-11-20T18', p)).toBe(false);
-    expect(isExpectedHour('2026-11-21T10', p)).toBe(false); // Saturday
-    expect(hourStartIso('2026-11-20T10', p.utcOffset)).toBe('2026-11-20T10:00:00-03:00');
+  it('follows the factory calendar: Monday to Friday, 06:00 to 17:59 local, in the IANA zone', () => {
+    expect(isExpectedPeriod(hourly, '2026-11-20T06')).toBe(true); // Friday
+    expect(isExpectedPeriod(hourly, '2026-11-20T18')).toBe(false);
+    expect(isExpectedPeriod(hourly, '2026-11-21T10')).toBe(false); // Saturday
+    expect(partitionWindow(hourly, 'M07@2026-11-20T10')).toEqual({
+      start: '2026-11-20T13:00:00.000Z',
+      end: '2026-11-20T14:00:00.000Z',
+      date: '2026-11-20',
+    });
+    expect(partitionWindow(daily, '2026-11-20')).toEqual({
+      start: '2026-11-20T03:00:00.000Z',
+      end: '2026-11-21T03:00:00.000Z',
+      date: '2026-11-20',
+    });
+    expect(partitionsInRange(daily, '2026-11-19', '2026-11-23')).toEqual(['2026-11-19', '2026-11-20', '2026-11-23']);
+    expect(partitionsInRange(entityDay, '2026-11-20', '2026-11-20')).toEqual(['M01@2026-11-20', 'M02@2026-11-20']);
+  });
+
+  it('follows daylight saving: a skipped hour is no partition, a repeated hour is one partition of two hours', () => {
+    const ny: Partitioning = {
+      kind: 'entity-hour',
+      entities: ['M01'],
+      timeZone: 'America/New_York',
+      calendar: { weekdays: [0, 1, 2, 3, 4, 5, 6], hours: [0, 1, 2, 3] },
+    };
+    // 2026-03-08: 02:00 → 03:00 (EST → EDT); 2026-11-01: 02:00 → 01:00 (EDT → EST).
+    expect(partitionsInRange(ny, '2026-03-08T00', '2026-03-08T03')).toEqual([
+      'M01@2026-03-08T00',
+      'M01@2026-03-08T01',
+      'M01@2026-03-08T03',
+    ]);
+    expect(partitionWindow(ny, 'M01@2026-03-08T02')).toBeUndefined();
+    expect(partitionWindow(ny, 'M01@2026-03-08T03')!.start).toBe('2026-03-08T07:00:00.000Z');
+    expect(partitionWindow(ny, 'M01@2026-11-01T01')).toMatchObject({
+      start: '2026-11-01T05:00:00.000Z',
+      end: '2026-11-01T07:00:00.000Z',
+    });
+    expect(partitionWindow({ ...ny, kind: 'day' }, '2026-11-01')).toMatchObject({
+      start: '2026-11-01T04:00:00.000Z',
+      end: '2026-11-02T05:00:00.000Z',
+    });
   });
 });

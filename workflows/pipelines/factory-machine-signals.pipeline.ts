@@ -6,7 +6,7 @@ import type { PipelineSpec } from '../spec.js';
  */
 export const factoryMachineSignals: PipelineSpec = {
   id: 'factory-machine-signals',
-  version: 1,
+  version: 2,
   owner: 'data-engineering@fabrica.example',
   description:
     'Machine signal files (contract v1) → production events, inventory movements and stock, hourly yield mart.',
@@ -14,15 +14,39 @@ export const factoryMachineSignals: PipelineSpec = {
     kind: 'entity-hour',
     entity: 'machine',
     timeZone: 'America/Sao_Paulo',
-    utcOffset: '-03:00',
     entities: Array.from({ length: 15 }, (_, i) => `M${String(i + 1).padStart(2, '0')}`),
     calendar: { weekdays: [1, 2, 3, 4, 5], hours: [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17] },
   },
-  source: { kind: 'landing-files', prefix: '', fileNamePattern: '^[^/]*\\.txt$' },
+  // The partition comes from the file's header (the header decides, not the name); a file is complete with its trailer.
+  source: {
+    kind: 'landing-files',
+    prefix: '',
+    fileNamePattern: '^[^/]*\\.txt$',
+    fileName: '{entity}_{yyyy}{MM}{dd}T{HH}.txt',
+    partitionFrom: 'header',
+    completeWhen: { kind: 'trailer' },
+  },
   staging: { format: 'machine-signal-v1' },
-  transforms: ['inventory-movements', 'machine-yield-hourly'],
+  transforms: ['inventory-movements', 'machine-yield-hourly', 'machine-quarantine'],
   load: { datasets: ['production_events', 'quarantined_rows', 'inventory_movements', 'machine_yield_hourly'] },
-  serve: [{ kind: 'inventory-db' }],
+  // Reverse ETL to the inventory system: the machine-hour's movements replaced, stock recomputed as their sum.
+  serve: [
+    {
+      kind: 'reverse-etl',
+      connection: 'inventory',
+      dataset: 'inventory_movements',
+      columns: ['sku', 'quantity', 'source_sha256'],
+      table: 'inventory.movements',
+      partitionColumns: { entity: 'machine_id', time: 'hour' },
+      aggregate: {
+        table: 'inventory.stock_on_hand',
+        key: 'sku',
+        value: 'quantity',
+        sumOf: 'quantity',
+        updatedAt: 'updated_at',
+      },
+    },
+  ],
   freshness: { maxStalenessMinutes: 120 },
   // Files of hour H are complete at H+1:00; the batch fires at H+1:07 for the 12 working hours, Monday to Friday.
   schedule: {

@@ -13,18 +13,24 @@ import {
 } from 'class-validator';
 import { MAX_CONCURRENCY } from '../../../workflows/backfill-messages.js';
 
-const HOUR = /^\d{4}-\d{2}-\d{2}T\d{2}$/;
+const PERIOD = /^\d{4}-\d{2}-\d{2}(T\d{2})?$/;
 
 /** Body of `POST /pipelines/{id}/backfills`. */
 export class CreateBackfillDto {
-  @ApiProperty({ example: '2026-01-05T06', description: 'First local hour (YYYY-MM-DDTHH), inclusive.' })
+  @ApiProperty({
+    example: '2026-01-05T06',
+    description: 'First local period, inclusive: an hour YYYY-MM-DDTHH (hourly pipelines) or a day YYYY-MM-DD (daily).',
+  })
   @IsString()
-  @Matches(HOUR, { message: 'from must be a local hour YYYY-MM-DDTHH' })
+  @Matches(PERIOD, { message: 'from must be a local hour YYYY-MM-DDTHH or a day YYYY-MM-DD' })
   from!: string;
 
-  @ApiProperty({ example: '2026-12-31T17', description: 'Last local hour (YYYY-MM-DDTHH), inclusive.' })
+  @ApiProperty({
+    example: '2026-12-31T17',
+    description: 'Last local period, inclusive, of the same kind as from.',
+  })
   @IsString()
-  @Matches(HOUR, { message: 'to must be a local hour YYYY-MM-DDTHH' })
+  @Matches(PERIOD, { message: 'to must be a local hour YYYY-MM-DDTHH or a day YYYY-MM-DD' })
   to!: string;
 
   @ApiPropertyOptional({ example: ['M01', 'M07'], description: 'Only these machines (default: all of the pipeline).' })

@@ -1,4 +1,4 @@
-import { ContractBrokenError } from '../../failures.js';
+import { ContractBrokenError } from '../../../failures.js';
 import { parseIsoTimestamp } from './timestamp.js';
 import {
   ENERGY_COLUMN,

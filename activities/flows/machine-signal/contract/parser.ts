@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ContractBrokenError, IncompleteFileError } from '../../failures.js';
+import { ContractBrokenError, IncompleteFileError } from '../../../failures.js';
 import { encodingOf, parseColumnLine, parseHeaderLine, parseTrailerLine } from './header.js';
 import { LineSplitter } from './lines.js';
 import { parseDataLine, rejectedLine, type RowContext } from './row.js';

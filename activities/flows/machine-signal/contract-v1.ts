@@ -2,9 +2,9 @@
  * Machine signal files, contract v1: one TXT file per machine-hour with a `#machine=…` header line, a pipe-separated
  * column line, data lines and a `#end;items=N;sha256=HEX` trailer. See `parseMachineSignalFile`.
  */
-export { hasTrailer, parseFileName, parseTrailerLine } from './machine-signal/header.js';
-export { MachineSignalParser, parseMachineSignal, parseMachineSignalFile } from './machine-signal/parser.js';
-export { parseIsoTimestamp } from './machine-signal/timestamp.js';
+export { hasTrailer, parseFileName, parseTrailerLine } from './contract/header.js';
+export { MachineSignalParser, parseMachineSignal, parseMachineSignalFile } from './contract/parser.js';
+export { parseIsoTimestamp } from './contract/timestamp.js';
 export {
   ENERGY_COLUMN,
   REQUIRED_COLUMNS,
@@ -20,4 +20,4 @@ export {
   type RejectedLine,
   type RequiredColumn,
   type SignalEncoding,
-} from './machine-signal/types.js';
+} from './contract/types.js';
