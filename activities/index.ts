@@ -8,7 +8,6 @@ import type { ExportActivities } from '../workflows/feature-export.workflow.js';
 import { createBackfillActivities } from './backfill.js';
 import { createExportActivities } from './export.js';
 import { Catalog } from './catalog.js';
-import { dependentsOf } from './dependents.js';
 import { toApplicationFailure } from './failures.js';
 import { createIngest } from './ingest.js';
 import { createLoad } from './load.js';
@@ -55,7 +54,6 @@ export function createActivities(deps: ActivityDeps): AllActivities {
   const activities: AllActivities = {
     recordRunStarted: ({ ctx }) => catalog.runStarted(ctx),
     recordRunFinished: ({ ctx, outcome }) => catalog.runFinished(ctx, outcome),
-    dependentsOf: ({ spec, partition }) => dependentsOf(deps.warehouse, spec, partition),
     ingestPartition: createIngest(deps),
     stagePartition: createStage(deps),
     transformPartition: createTransform(deps),

@@ -5,6 +5,7 @@ import type { IngestResult, RunContext, RunOutcome, ServeResult, StageResult, St
 import { attempt } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { datasetOf } from './datasets/registry.js';
+import { dependentsOf } from './dependents.js';
 import type { DatasetSpec } from './datasets/spec.js';
 import { lakeKeys, lakeUri, tableUri } from './lake-layout.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -125,8 +126,9 @@ async function serveLakeSnapshot(deps: ServeDeps, dataset: string, ctx: RunConte
 }
 
 /**
- * Serve: refreshes the pipeline's serving outputs for the partition from what the warehouse now publishes, then
- * records the run's successful end in the catalog (the last step closes the run).
+ * Serve: refreshes the pipeline's serving outputs for the partition from what the warehouse now publishes, finds the
+ * dependent partitions of other pipelines to re-run when it published something new, then records the run's
+ * successful end in the catalog (the last step closes the run).
  */
 export function createServe(deps: ServeDeps) {
   return async function servePartition(
@@ -154,7 +156,9 @@ export function createServe(deps: ServeDeps) {
       rowsOut: Object.values(outputs).reduce((a, b) => a + b, 0),
       details: outputs,
     });
+    const dependents =
+      input.outcome.status === 'succeeded' ? await dependentsOf(deps.warehouse, spec, ctx.partition) : [];
     await catalog.runFinished(ctx, input.outcome);
-    return { outputs };
+    return { outputs, dependents };
   };
 }

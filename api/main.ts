@@ -1,3 +1,4 @@
+import { assertRegistryValid } from '../activities/registry/pipelines.js';
 import { ConfigError, loadConfig } from '../worker/config.js';
 import { log } from '../worker/log.js';
 import { createApp } from './app.js';
@@ -5,6 +6,7 @@ import { createApp } from './app.js';
 /** The API process: validate config, listen, and close cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const { api } = loadConfig();
+  assertRegistryValid();
   const app = await createApp();
   await app.listen(api.port, api.host);
   log.info('api listening', { url: `http://${api.host}:${api.port}/api/v1` });

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../infra/paths.js';
 import { SOURCES } from '../workflows/sources/index.js';
@@ -213,6 +214,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
   const logLevel = (env.FABRICA_LOG_LEVEL || 'info') as FabricaConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError('FABRICA_LOG_LEVEL', 'expected debug, info, warn or error');
+  for (const dir of (env.FABRICA_PIPELINE_DIRS ?? '').split(path.delimiter).filter(Boolean))
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new ConfigError('FABRICA_PIPELINE_DIRS', `${dir} is not a directory of pipeline declarations`);
   const taskQueue = env.FABRICA_TASK_QUEUE || 'fabrica-pipelines';
   if (!/^[\w.-]{1,200}$/.test(taskQueue))
     throw new ConfigError('FABRICA_TASK_QUEUE', 'only letters, digits, _ . - allowed');

@@ -5,7 +5,7 @@ import {
   type Connection,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { hourlyScheduleId, sweepScheduleId } from '../workflows/ids.js';
+import { batchScheduleId, sweepScheduleId } from '../workflows/ids.js';
 import { PIPELINES } from '../activities/registry/pipelines.js';
 import { scheduledBatchWorkflow, sweepWorkflow } from '../workflows/scheduled.workflow.js';
 import { PIPELINE, RUN_KIND } from '../workflows/search-attributes.js';
@@ -20,7 +20,7 @@ const OVERLAP: Record<ScheduleSpec['overlap'], ScheduleOverlapPolicy> = {
   ALLOW_ALL: ScheduleOverlapPolicy.ALLOW_ALL,
 };
 
-/** The two Temporal Schedules of a pipeline: its hourly batch and its nightly sweep. */
+/** The two Temporal Schedules of a pipeline: its batch (hourly or daily) and its nightly sweep. */
 export function schedulesOf(spec: PipelineSpec, taskQueue: string): ScheduleOptions[] {
   const s = spec.schedule;
   if (!s) return [];
@@ -33,7 +33,7 @@ export function schedulesOf(spec: PipelineSpec, taskQueue: string): ScheduleOpti
   ];
   return [
     {
-      scheduleId: hourlyScheduleId(spec.id),
+      scheduleId: batchScheduleId(spec),
       spec: { calendars: [{ hour: s.hours, minute: s.minute, dayOfWeek: s.daysOfWeek }], timezone: s.timeZone },
       action: {
         type: 'startWorkflow',

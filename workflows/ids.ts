@@ -11,9 +11,14 @@ export function sensorWorkflowId(pipeline: string): string {
   return `sensor:${pipeline}`;
 }
 
-/** Schedule id of a pipeline's hourly batch. */
-export function hourlyScheduleId(pipeline: string): string {
-  return `hourly:${pipeline}`;
+/** Schedule id of a pipeline's batch: `hourly:<id>` for hourly partitions, `daily:<id>` for daily ones. */
+export function batchScheduleId(spec: { id: string; partitioning: { kind: string } }): string {
+  return `${batchKind(spec)}:${spec.id}`;
+}
+
+/** Whether a pipeline's batch runs each hour or each day (by its partitions). */
+export function batchKind(spec: { partitioning: { kind: string } }): 'hourly' | 'daily' {
+  return spec.partitioning.kind === 'entity-hour' ? 'hourly' : 'daily';
 }
 
 /** Schedule id of a pipeline's nightly sweep. */

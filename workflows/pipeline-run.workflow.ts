@@ -14,7 +14,7 @@ import { partitionKeyExample, partitionWindow } from './partitions.js';
 import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from './search-attributes.js';
 import type { backfillWorkflow } from './backfill.workflow.js';
 import type { PipelineRunInput } from './spec.js';
-import type { PipelineActivities, RunContext, RunOutcome } from './steps.js';
+import type { Dependent, PipelineActivities, RunContext, RunOutcome } from './steps.js';
 
 /** Steps of the lifecycle, in order. */
 export const STEPS = ['ingest', 'stage', 'transform', 'load', 'serve'] as const;
@@ -108,8 +108,8 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
         sha256: ingested.sha256,
         sourceKey: ingested.sourceKey,
       };
-      await serve.servePartition({ ctx, spec, ingest: ingested, stage: staged, outcome });
-      if (loaded.status === 'loaded') await startDependents(input, ctx);
+      const served = await serve.servePartition({ ctx, spec, ingest: ingested, stage: staged, outcome });
+      await startDependents(input, ctx, served.dependents ?? []);
     }
     advance('done');
   } catch (err) {
@@ -149,8 +149,7 @@ function markRunning(input: PipelineRunInput): void {
  * carries this run's id, so a retried workflow task starts it once; the backfill waits for any run of that partition
  * already in flight, so the dependent always reads what this run published.
  */
-async function startDependents(input: PipelineRunInput, ctx: RunContext): Promise<void> {
-  const dependents = await catalog.dependentsOf({ spec: input.spec, partition: input.partition });
+async function startDependents(input: PipelineRunInput, ctx: RunContext, dependents: Dependent[]): Promise<void> {
   for (const d of dependents) {
     await startChild<typeof backfillWorkflow>('backfillWorkflow', {
       workflowId: `dependency:${d.spec.id}:${d.partition}:${ctx.runId}`,

@@ -163,7 +163,20 @@ const ID = /^[a-z][a-z0-9-]{1,62}$/;
 export function specProblems(spec: PipelineSpec): string[] {
   const problems: string[] = [];
   const p = (cond: boolean, msg: string) => cond || problems.push(`${spec.id ?? '?'}: ${msg}`);
-  p(ID.test(spec.id), 'id must be kebab-case, 2-63 chars');
+  p(typeof spec.id === 'string' && ID.test(spec.id), 'id must be kebab-case, 2-63 chars');
+  const sections = [
+    'partitioning',
+    'source',
+    'staging',
+    'transforms',
+    'load',
+    'serve',
+    'freshness',
+    'quality',
+  ] as const;
+  const missing = sections.filter((key) => typeof spec[key] !== 'object' || spec[key] === null);
+  for (const key of missing) p(false, `${key} is required`);
+  if (missing.length > 0) return problems;
   p(Number.isInteger(spec.version) && spec.version > 0, 'version must be a positive integer');
   p(Boolean(spec.owner), 'owner is required');
   for (const problem of partitioningProblems(spec.partitioning)) p(false, problem);

@@ -59,6 +59,8 @@ export interface LoadResult {
 /** Result of serve. */
 export interface ServeResult {
   outputs: Record<string, number>;
+  /** Registered pipelines' partitions that read what this run (re-)published: they re-run (none when unchanged). */
+  dependents: Dependent[];
 }
 
 /** Outcome recorded when a run ends. */
@@ -93,8 +95,6 @@ export interface PipelineActivities {
     input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
   ): Promise<ServeResult>;
   recordRunFinished(input: { ctx: RunContext; outcome: RunOutcome }): Promise<void>;
-  /** The registered pipelines' partitions that read what this partition publishes, and are already published. */
-  dependentsOf(input: { spec: PipelineSpec; partition: string }): Promise<Dependent[]>;
 }
 
 /** A downstream pipeline's partition to re-run after an upstream partition was re-published. */

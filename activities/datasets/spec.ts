@@ -74,7 +74,7 @@ export async function datasetDrift(db: pg.Pool, datasets: readonly DatasetSpec[]
     dflt: boolean;
   }>(
     `SELECT table_schema || '.' || table_name AS tbl, column_name, data_type, is_nullable, column_default IS NOT NULL AS dflt
-     FROM information_schema.columns WHERE table_schema || '.' || table_name = ANY($1)`,
+     FROM information_schema.columns WHERE table_schema || '.' || table_name = ANY($1) ORDER BY ordinal_position`,
     [datasets.map((d) => d.table)],
   );
   const problems: string[] = [];

@@ -7,7 +7,7 @@ import { genericFormat } from '../formats/generic-format.js';
 import { formatIds, formatOf, registerFormat } from '../formats/registry.js';
 import { isSqlModel, outputsOf } from '../transforms/registry.js';
 import { specProblems, type PipelineSpec } from '../../workflows/spec.js';
-import { readDeclarations } from './declarations.js';
+import { readDeclarations, type DeclaredPipeline } from './declarations.js';
 import { factoryMachineSignals } from '../../workflows/pipelines/factory-machine-signals.pipeline.js';
 
 registerFormat(genericFormat);
@@ -20,17 +20,28 @@ function extraDirs(): string[] {
   return (process.env.FABRICA_PIPELINE_DIRS ?? '').split(path.delimiter).filter(Boolean);
 }
 
-function load(): PipelineSpec[] {
-  const declared = [BUILT_IN_DIR, ...extraDirs()].flatMap((dir) => readDeclarations(dir));
-  for (const d of declared) registerDatasets(d.datasets);
-  return [factoryMachineSignals, ...declared.map((d) => d.spec)];
+/** Why the declaration folders could not be read (reported by {@link registryProblems}), if they could not. */
+let loadError: string | undefined;
+
+function loadDeclared(): DeclaredPipeline[] {
+  try {
+    const declared = [BUILT_IN_DIR, ...extraDirs()].flatMap((dir) => readDeclarations(dir));
+    for (const d of declared) registerDatasets(d.datasets);
+    return declared;
+  } catch (err) {
+    loadError = (err as Error).message;
+    return [];
+  }
 }
+
+/** The pipelines declared in folders (with the folder each came from: its SQL files and migrations). */
+export const DECLARED: readonly DeclaredPipeline[] = loadDeclared();
 
 /**
  * Every registered pipeline: the ones written in TypeScript (`<id>.pipeline.ts`, listed here) and every declaration
  * folder (`<id>/pipeline.json` + `datasets.json` + SQL files) in `workflows/pipelines/` or in `FABRICA_PIPELINE_DIRS`.
  */
-export const PIPELINES: readonly PipelineSpec[] = load();
+export const PIPELINES: readonly PipelineSpec[] = [factoryMachineSignals, ...DECLARED.map((d) => d.spec)];
 
 /** Looks a pipeline up by id. */
 export function getPipeline(id: string): PipelineSpec | undefined {
@@ -106,7 +117,16 @@ function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): s
 
 /** Every problem of the registry (empty when valid): each spec's own, its references, duplicate ids and datasets. */
 export function registryProblems(pipelines: readonly PipelineSpec[] = PIPELINES): string[] {
-  const problems = pipelines.flatMap((s) => [...specProblems(s), ...resolutionProblems(s, pipelines)]);
+  const problems = pipelines.flatMap((s) => {
+    const own = specProblems(s);
+    if (own.length > 0) return own;
+    try {
+      return resolutionProblems(s, pipelines);
+    } catch (err) {
+      return [`${s.id}: ${(err as Error).message}`];
+    }
+  });
+  if (loadError) problems.unshift(`pipeline declarations: ${loadError}`);
   const ids = pipelines.map((p) => p.id);
   ids.filter((id, i) => ids.indexOf(id) !== i).forEach((id) => problems.push(`${id}: duplicate pipeline id`));
   const owners = new Map<string, string>();

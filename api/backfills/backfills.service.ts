@@ -189,7 +189,7 @@ export class BackfillsService {
   }
 
   private handle(backfillId: string): WorkflowHandle<typeof backfillWorkflow> {
-    if (!/^bf-[a-z0-9-]+-\d{4}-\d{2}-\d{2}T\d{2}-\d{4}-\d{2}-\d{2}T\d{2}-[0-9a-f]{8}$/.test(backfillId))
+    if (!/^bf-[a-z0-9-]+-\d{4}-\d{2}-\d{2}(T\d{2})?-\d{4}-\d{2}-\d{2}(T\d{2})?-[0-9a-f]{8}$/.test(backfillId))
       throw new NotFoundError('backfill', backfillId);
     return this.client.workflow.getHandle<typeof backfillWorkflow>(backfillId);
   }

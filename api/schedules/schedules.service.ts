@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, ScheduleNotFoundError } from '@temporalio/client';
-import { hourlyScheduleId, sweepScheduleId } from '../../workflows/ids.js';
+import { batchKind, batchScheduleId, sweepScheduleId } from '../../workflows/ids.js';
 import { PIPELINES } from '../../activities/registry/pipelines.js';
 import { NotFoundError } from '../common/errors.js';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.module.js';
@@ -11,7 +11,7 @@ import { apiLog } from '../logging/request-context.js';
 export interface ScheduleView {
   scheduleId: string;
   pipeline: string;
-  kind: 'hourly' | 'sweep';
+  kind: 'hourly' | 'daily' | 'sweep';
   paused: boolean;
   note: string;
   nextActionTimes: Date[];
@@ -26,9 +26,9 @@ export interface ScheduleView {
 export class SchedulesService {
   constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
 
-  private known(): { scheduleId: string; pipeline: string; kind: 'hourly' | 'sweep' }[] {
+  private known(): { scheduleId: string; pipeline: string; kind: 'hourly' | 'daily' | 'sweep' }[] {
     return PIPELINES.filter((p) => p.schedule).flatMap((p) => [
-      { scheduleId: hourlyScheduleId(p.id), pipeline: p.id, kind: 'hourly' as const },
+      { scheduleId: batchScheduleId(p), pipeline: p.id, kind: batchKind(p) },
       { scheduleId: sweepScheduleId(p.id), pipeline: p.id, kind: 'sweep' as const },
     ]);
   }

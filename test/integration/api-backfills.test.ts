@@ -151,8 +151,10 @@ describe('REST API: backfills and schedules', () => {
       await post('/schedules/hourly:factory-machine-signals/pause', 'admin');
       const list = await request(http).get('/api/v1/schedules').set(as('viewer'));
       expect(list.body.map((s: { scheduleId: string }) => s.scheduleId).sort()).toEqual([
+        'daily:quality-lab-inspections',
         'hourly:factory-machine-signals',
         'sweep:factory-machine-signals',
+        'sweep:quality-lab-inspections',
       ]);
       expect((await post('/schedules/hourly:factory-machine-signals/pause', 'operator')).status).toBe(403);
       const resumed = await post('/schedules/hourly:factory-machine-signals/resume', 'admin');

@@ -71,7 +71,7 @@ describe('fabrica CLI (REST client)', () => {
     const human = await cli(['pipelines'], as('viewer'));
     expect(human.code).toBe(0);
     expect(human.stdout.split('\n')[0]).toMatch(/^PIPELINE\s+VERSION\s+DATASETS\s+LAST RUN$/);
-    expect(human.stdout).toMatch(new RegExp(`^${PIPELINE}\\s+1\\s+production_events,`, 'm'));
+    expect(human.stdout).toMatch(new RegExp(`^${PIPELINE}\\s+2\\s+production_events,`, 'm'));
     const one = await cli(['pipelines', PIPELINE, '--api', `${url}/api/v1/`], as('viewer'));
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/^freshness: +data at most 120 min old$/m);
@@ -162,7 +162,9 @@ describe('fabrica CLI (REST client)', () => {
     expect(missing).toEqual({ code: 1, stdout: '', stderr: 'fabrica: 404 pipeline "nope" not found\n' });
     const badPartition = await cli(['runs', 'start', PIPELINE, 'M05@2026-02-30T10'], as('operator'));
     expect(badPartition.code).toBe(1);
-    expect(badPartition.stderr).toBe('fabrica: 400 partition is not a real date and hour\n');
+    expect(badPartition.stderr).toBe(
+      'fabrica: 400 partition is not a partition of factory-machine-signals (like M07@2026-11-20T10, a real local hour)\n',
+    );
     const forbidden = await cli(['runs', 'start', PIPELINE, 'M05@2026-11-18T10'], as('viewer'));
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toMatch(/^fabrica: 403 this action needs the operator role/);

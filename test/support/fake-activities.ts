@@ -52,9 +52,8 @@ export function fakeActivities(script: {
     stagePartition: step('stagePartition', stage),
     transformPartition: step('transformPartition', { outputs: {} }),
     loadPartition: step('loadPartition', { status: 'loaded' as const, rows: {} }),
-    servePartition: step('servePartition', { outputs: {} }),
+    servePartition: step('servePartition', { outputs: {}, dependents: [] }),
     recordRunFinished: step('recordRunFinished', undefined),
-    dependentsOf: step('dependentsOf', []),
   };
   return { activities, calls, outcomes };
 }

@@ -124,8 +124,8 @@ describe('fabrica client argument parsing', () => {
     expect(usageError(['runs', 'list', '--page', '0'])).toContain('--page must be an integer >= 1');
     expect(usageError(['runs', 'list', '--page', 'x'])).toContain('--page');
     expect(usageError(['backfills', 'start', 'p1', '--to', '2026-01-05T06'])).toContain('--from is required');
-    expect(usageError(['backfills', 'start', 'p1', '--from', '2026-01-05', '--to', '2026-01-05T06'])).toContain(
-      '--from must be a local hour YYYY-MM-DDTHH',
+    expect(usageError(['backfills', 'start', 'p1', '--from', '2026-01-05 06', '--to', '2026-01-05T06'])).toContain(
+      '--from must be a local hour YYYY-MM-DDTHH or a day YYYY-MM-DD',
     );
     expect(
       usageError(['backfills', 'start', 'p1', '--from', '2026-01-05T06', '--to', '2026-01-05T07', '--mode', 'some']),

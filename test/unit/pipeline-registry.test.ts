@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
-import { assertRegistryValid, getPipeline, PIPELINES } from '../../activities/registry/pipelines.js';
+import type { ColumnType } from '../../activities/formats/format.js';
+import { assertRegistryValid, getPipeline, PIPELINES, registryProblems } from '../../activities/registry/pipelines.js';
 import {
   isExpectedPeriod,
   parsePartition,
@@ -10,7 +11,7 @@ import {
   partitionWindow,
   type Partitioning,
 } from '../../workflows/partitions.js';
-import { specProblems } from '../../workflows/spec.js';
+import { specProblems, type PipelineSpec, type SqlModel } from '../../workflows/spec.js';
 
 describe('pipeline registry', () => {
   it('registers every spec file under workflows/pipelines/, and each is valid', async () => {
@@ -113,5 +114,45 @@ describe('partition keys', () => {
       start: '2026-11-01T04:00:00.000Z',
       end: '2026-11-02T05:00:00.000Z',
     });
+  });
+});
+
+describe('registry resolution', () => {
+  const lab = getPipeline('quality-lab-inspections')!;
+  const machine = getPipeline('factory-machine-signals')!;
+  const problemsOf = (spec: PipelineSpec) => registryProblems([machine, spec]).filter((p) => p.startsWith(spec.id));
+
+  it('resolves every id of every registered pipeline, declared in TypeScript or in a folder', () => {
+    expect(registryProblems()).toEqual([]);
+    expect(PIPELINES.map((p) => p.id)).toEqual(['factory-machine-signals', 'quality-lab-inspections']);
+    expect(lab.transforms.every((t) => typeof t === 'object' && t.sql.includes('SELECT'))).toBe(true);
+  });
+
+  it('names the pipeline and the field of every unresolved reference', () => {
+    expect(problemsOf({ ...lab, staging: { format: 'parquet-v9' } })).toEqual([
+      'quality-lab-inspections: staging.format "parquet-v9" is not a registered format (known: machine-signal-v1, generic)',
+    ]);
+    expect(problemsOf({ ...lab, load: { datasets: [...lab.load.datasets, 'lab_ghost'] } })).toEqual([
+      'quality-lab-inspections: load.datasets[2]: dataset lab_ghost is not declared',
+      'quality-lab-inspections: load.datasets[2]: nothing produces lab_ghost (no transform outputs it)',
+    ]);
+    expect(problemsOf({ ...lab, transforms: [...lab.transforms, 'no-such-transform'] })).toEqual([
+      'quality-lab-inspections: transforms[2]: transform "no-such-transform" is not a registered transform',
+    ]);
+    const model = lab.transforms[1] as SqlModel;
+    expect(problemsOf({ ...lab, transforms: [lab.transforms[0]!, { ...model, reads: ['weather'] }] })).toEqual([
+      "quality-lab-inspections: transforms[1].reads: weather is no other pipeline's dataset",
+    ]);
+    const config = lab.staging.config!;
+    const badColumns = config.columns.map((c, i) => (i === 5 ? { ...c, type: 'decimall' as ColumnType } : c));
+    expect(problemsOf({ ...lab, staging: { format: 'generic', config: { ...config, columns: badColumns } } })).toEqual([
+      expect.stringMatching(/^quality-lab-inspections: staging\.config\.columns\[5\]\.type: .*decimall/),
+    ]);
+    expect(problemsOf({ ...lab, source: { ...lab.source, completeWhen: { kind: 'trailer' } } })).toEqual([
+      'quality-lab-inspections: source.completeWhen: format generic has no trailer',
+    ]);
+    expect(problemsOf({ ...machine, id: 'copy-of-machines' })).toEqual(
+      machine.load.datasets.map((d) => `copy-of-machines: dataset ${d} is already loaded by factory-machine-signals`),
+    );
   });
 });

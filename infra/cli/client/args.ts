@@ -69,7 +69,7 @@ interface CommandDef {
 }
 
 const GLOBAL: (keyof typeof OPTIONS)[] = ['api', 'key', 'json', 'help'];
-const HOUR = /^\d{4}-\d{2}-\d{2}T\d{2}$/;
+const PERIOD = /^\d{4}-\d{2}-\d{2}(T\d{2})?$/;
 const seg = encodeURIComponent;
 const get = (path: string, view: ViewKind, query?: Record<string, string>): Action => ({
   kind: 'request',
@@ -113,7 +113,8 @@ function oneOf<T extends string>(o: Options, name: keyof typeof OPTIONS, allowed
 
 function hour(o: Options, name: 'from' | 'to'): string {
   const v = required(o, name, 'YYYY-MM-DDTHH');
-  if (!HOUR.test(v)) throw new UsageError(`--${name} must be a local hour YYYY-MM-DDTHH, got "${v}"`);
+  if (!PERIOD.test(v))
+    throw new UsageError(`--${name} must be a local hour YYYY-MM-DDTHH or a day YYYY-MM-DD, got "${v}"`);
   return v;
 }
 

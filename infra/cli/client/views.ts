@@ -65,9 +65,10 @@ function pipelines(items: Obj[]): string[] {
 function partitioning(p: unknown): string {
   const q = p as { kind?: string; entity?: string; entities?: string[]; timeZone?: string } | undefined;
   const c = (p as { calendar?: { weekdays?: number[]; hours?: number[] } } | undefined)?.calendar;
-  if (!q?.kind || !c?.hours?.length) return cell(p);
-  const hours = `hours ${c.hours[0]}-${c.hours.at(-1)}`;
-  return `${q.kind}: ${q.entities?.length ?? 0} ${q.entity ? `${q.entity}s` : 'entities'} × ${hours}, weekdays ${c.weekdays?.join(',')} (${q.timeZone})`;
+  if (!q?.kind || !c?.weekdays) return cell(p);
+  const periods = c.hours?.length ? `hours ${c.hours[0]}-${c.hours.at(-1)}` : 'days';
+  const who = q.kind === 'day' ? '' : `${q.entities?.length ?? 0} ${q.entity ? `${q.entity}s` : 'entities'} × `;
+  return `${q.kind}: ${who}${periods}, weekdays ${c.weekdays.join(',')} (${q.timeZone})`;
 }
 
 function pipeline(p: Obj): string[] {

@@ -1,5 +1,5 @@
--- The QA lab flow's datasets (workflows/pipelines/quality-lab-inspections/datasets.json; a start-up check and a test
--- compare the two). Each is replaced per lab day.
+-- The QA lab flow's datasets (datasets.json beside this folder; a start-up check and a test compare the two). Each is
+-- replaced per lab day. Applied after the core migrations, recorded as set pipeline:quality-lab-inspections.
 CREATE SCHEMA IF NOT EXISTS quality;
 
 CREATE TABLE quality.inspections (
