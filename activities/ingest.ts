@@ -29,7 +29,7 @@ async function resolveSource(deps: IngestDeps, input: StepInput & { sourceKey?: 
     [input.spec.id, input.ctx.partition],
   );
   if (seen.rows[0]) return seen.rows[0].object_key;
-  // Never seen by the sensor: try the source's file name for the partition (`M07_20261120T10.txt`).
+  // Never seen by the sensor: try the file name the source's template gives the partition.
   const key = expectedKey(input.spec.source, input.spec.partitioning, input.ctx.partition);
   return key && (await deps.landing.head(key)) ? key : undefined;
 }

@@ -4,7 +4,8 @@
  * | zone        | key                                                                        | content                 |
  * |-------------|----------------------------------------------------------------------------|-------------------------|
  * | raw         | `v1/raw/<pipeline>/<sha256[0:2]>/<sha256>.txt`                             | immutable copy of a landed file, addressed by content |
- * | staged      | `v1/staged/<pipeline>/<dataset>/<partition>/<sha256>.tsv`                  | typed rows in PostgreSQL COPY text format |
+ * | staged      | `v1/staged/<pipeline>/_staged/<partition>/<sha256>.tsv`                    | the format's typed rows, PostgreSQL COPY text |
+ * | staged      | `v1/staged/<pipeline>/<dataset>/<partition>/<sha256>.tsv`                  | a TypeScript transform's output dataset |
  * | staged      | `v1/staged/<pipeline>/_profile/<partition>/<sha256>.json`                  | per-SKU counts and yield statistics of the staged rows |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.jsonl`                      | rejected rows, one JSON object per line with its reason |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.file.json`                  | a whole file rejected (contract break), with the error |

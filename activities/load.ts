@@ -108,8 +108,8 @@ async function loadStaged(client: pg.PoolClient, lake: ObjectStore, input: StepI
 }
 
 /**
- * Replaces a generic-format partition's quarantined rows in `ops.quarantined_rows` (the machine-signal flow has its
- * own quarantine dataset); batched, in the publishing transaction.
+ * Replaces a generic-format partition's quarantined rows in `ops.quarantined_rows` (code-registered formats publish
+ * theirs as a dataset of their own); batched, in the publishing transaction.
  */
 async function publishQuarantine(
   client: pg.PoolClient,

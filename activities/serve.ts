@@ -14,7 +14,7 @@ import type { ObjectStore } from './storage/object-store.js';
 export interface ServeDeps {
   warehouse: pg.Pool;
   lake: ObjectStore;
-  /** Target databases by connection name (`inventory`). */
+  /** Target databases by connection name, as `reverse-etl` outputs name them. */
   targets: Record<string, pg.Pool>;
 }
 

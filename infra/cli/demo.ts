@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { workingHourKeys } from '../generator/calendar.js';
+import { generateLabInspections } from '../generator/lab-inspections.js';
 import { generateMachineFiles, writeMachineHourFile } from '../generator/machine-files.js';
 
 /** Demo fleet: what a newcomer's machine can process in seconds, with every defect of the contract visible. */
@@ -10,6 +11,34 @@ interface DemoState {
   day: string;
   /** Working hours landed after the first day, in order. */
   extraHours: string[];
+  /** The QA lab's files of the demo week were landed. */
+  labLanded?: boolean;
+}
+
+/** The QA lab's demo: the working week up to the demo day, every defect of the lab contract in it. */
+const LAB = { seed: 2026, machines: 10, samplesPerDay: 300 } as const;
+
+/** The working day (Mon–Fri) `n` working days before `day`. */
+function workingDaysBefore(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  for (let left = n; left > 0;) {
+    d.setUTCDate(d.getUTCDate() - 1);
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) left--;
+  }
+  return d.toISOString().slice(0, 10);
+}
+
+/** Copies the lab files (and their markers) of a generated folder into the landing area's `lab/`. */
+function copyLab(from: string, landing: string): number {
+  const to = path.join(landing, 'lab');
+  mkdirSync(to, { recursive: true });
+  let n = 0;
+  for (const name of readdirSync(from)) {
+    if (!/\.csv(\.done)?$/.test(name)) continue;
+    cpSync(path.join(from, name), path.join(to, name));
+    if (name.endsWith('.csv')) n++;
+  }
+  return n;
 }
 
 /** The last working day (Mon–Fri) strictly before `now`, in the plant's calendar. */
@@ -73,6 +102,10 @@ export class DemoLander {
       state = { day, extraHours: [] };
       this.save(state);
     }
+    if (!state.labLanded) {
+      await this.landLab(state.day);
+      this.save({ ...state, labLanded: true });
+    }
     if (this.hourSeconds > 0) this.timers.push(setInterval(() => void this.landNextHour(), this.hourSeconds * 1000));
   }
 
@@ -80,6 +113,27 @@ export class DemoLander {
   stop(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+  }
+
+  /**
+   * Lands the QA lab's files of the five working days up to the demo day (enough for every defect of the contract),
+   * then, with the late machine files, the lab's corrected re-send.
+   */
+  private async landLab(day: string): Promise<void> {
+    const from = workingDaysBefore(day, 4);
+    const out = path.join(this.dir, 'generated-lab');
+    const truth = await generateLabInspections({ outDir: out, from, to: day, ...LAB });
+    const landed = copyLab(path.join(out, 'lab'), this.landingDir);
+    this.say(
+      `demo: landed ${landed} QA lab files ${from}..${day} (${truth.totals.samplesLoaded} samples expected; defects included)`,
+    );
+    this.timers.push(
+      setTimeout(() => {
+        const resent = path.join(out, 'lab', 'resent');
+        if (existsSync(resent))
+          this.say(`demo: the QA lab re-sent ${copyLab(resent, this.landingDir)} corrected day(s)`);
+      }, 25_000),
+    );
   }
 
   private landLate(): void {
