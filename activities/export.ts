@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
@@ -259,9 +260,9 @@ export async function unpublishedPartitions(
        FROM ops.load_ledger WHERE dataset = $1
        GROUP BY partition_key HAVING min(loaded_at) > $4
      ) p
-     WHERE hour >= ($2 || ' 00:00:00' || $5)::timestamptz AND hour < (($3::date + 1)::text || ' 00:00:00' || $5)::timestamptz
+     WHERE hour >= ($2::date::timestamp AT TIME ZONE $5) AND hour < (($3::date + 1)::timestamp AT TIME ZONE $5)
      GROUP BY entity ORDER BY entity`,
-    [spec.inputs.datasets[0], from, to, asOf, spec.utcOffset],
+    [spec.inputs.datasets[0], from, to, asOf, spec.timeZone],
   );
   return r.rows.map((x) => ({ entity: x.entity, hours: x.hours.map((h) => h.toISOString()) }));
 }
@@ -289,8 +290,10 @@ async function writeLineage(
 ): Promise<{ sha256: string; partitions: number; runs: number }> {
   const spec = request.spec;
   const from = dayOf(dayNumber(request.from) - spec.inputs.lookbackDays);
-  const start = `${from}T00:00:00${spec.utcOffset}`;
-  const end = `${dayOf(dayNumber(request.to) + 1)}T00:00:00${spec.utcOffset}`;
+  const start = DateTime.fromISO(from, { zone: spec.timeZone }).toUTC().toISO()!;
+  const end = DateTime.fromISO(dayOf(dayNumber(request.to) + 1), { zone: spec.timeZone })
+    .toUTC()
+    .toISO()!;
   const file = new LakeFileWriter(deps.lake, key, 'application/x-ndjson');
   const runs = new Set<string>();
   let partitions = 0;
@@ -310,7 +313,7 @@ async function writeLineage(
              AND ${partitionHourSql('partition_key', '$6')} >= $4::timestamptz
              AND ${partitionHourSql('partition_key', '$6')} < $5::timestamptz
            ORDER BY partition_key, loaded_at DESC LIMIT 5000`,
-          [dataset, asOf, after, start, end, spec.utcOffset],
+          [dataset, asOf, after, start, end, spec.timeZone],
         );
         if (page.rows.length === 0) break;
         const lines = page.rows.map((r) => {

@@ -15,7 +15,7 @@ import type {
 import { attempt, cancellationSignal, heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { datasetOf } from './datasets/registry.js';
-import type { DatasetSpec } from './datasets/spec.js';
+import { partitionWhere } from './datasets/spec.js';
 import { genericConfigOf, stagedColumns } from './formats/generic-format.js';
 import { lakeUri, tableUri } from './lake-layout.js';
 import type { ObjectStore } from './storage/object-store.js';
@@ -51,21 +51,6 @@ async function copyInto(
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   await pipeline(await lake.get(key), tap, sink, { signal: cancellationSignal() });
   return { bytes, rows: Number(sink.rowCount) };
-}
-
-/** The values a partition's rows carry in a dataset's partition columns. */
-function partitionPredicate(
-  d: DatasetSpec,
-  window: PartitionWindow,
-  partition: string,
-): { sql: string; params: unknown[] } {
-  const timeType = d.columns.find((c) => c.name === d.partitionColumns.time)!.type;
-  const time = timeType === 'date' ? window.date : window.start;
-  if (!d.partitionColumns.entity) return { sql: `${d.partitionColumns.time} = $1`, params: [time] };
-  return {
-    sql: `${d.partitionColumns.entity} = $1 AND ${d.partitionColumns.time} = $2`,
-    params: [partition.split('@')[0], time],
-  };
 }
 
 /** A SQL model with its `{{placeholders}}` bound as parameters (and `{{staged}}` naming the staged table). */
@@ -188,7 +173,7 @@ export function createLoad(deps: LoadDeps) {
           const out = transform.outputs[name];
           if (!out) throw new Error(`transform produced no ${name} output`);
           const d = datasetOf(name);
-          const where = partitionPredicate(d, stage.window, ctx.partition);
+          const where = partitionWhere(d, stage.window, ctx.partition);
           await client.query(`DELETE FROM ${d.table} WHERE ${where.sql}`, where.params);
           const columns = d.columns.map((c) => c.name);
           if ('model' in out) {
@@ -225,6 +210,17 @@ export function createLoad(deps: LoadDeps) {
     for (const [name, out] of Object.entries(transform.outputs)) {
       const from = 'key' in out ? lakeUri(deps.lake.location, out.key) : lakeUri(deps.lake.location, stage.stagedKey);
       await catalog.lineage(ctx, 'load', from, tableUri(datasetOf(name).table, ctx.partition));
+      if ('model' in out)
+        for (const read of models.get(out.model)!.reads ?? []) {
+          const r = datasetOf(read);
+          if (r.source)
+            await catalog.lineage(
+              ctx,
+              'load',
+              `postgres://warehouse/${r.table}`,
+              tableUri(datasetOf(name).table, ctx.partition),
+            );
+        }
       const t = input.trigger;
       if (t && 'model' in out && (models.get(out.model)!.reads ?? []).includes(t.dataset))
         await catalog.lineage(

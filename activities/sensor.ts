@@ -13,6 +13,9 @@ export interface SensorDeps {
   landing: ObjectStore;
 }
 
+/** Bytes read from a file's start to find its partition in its first row. */
+const HEAD_BYTES = 64 * 1024;
+
 /** States of a landed file version in `ops.landed_files`. */
 export type FileState = 'waiting' | 'complete' | 'dispatched' | 'rejected';
 
@@ -39,11 +42,15 @@ export async function classify(
   } else if (seenForSeconds < done.seconds) {
     return { state: 'waiting', detail: `size not stable for ${done.seconds} s yet` };
   }
-  if (spec.source.partitionFrom === 'header') {
-    const partition = format.partitionFromHeader!(await deps.landing.getRange(o.key, 0, 512), spec);
+  if (spec.source.partitionFrom !== 'file-name') {
+    const size = spec.source.partitionFrom === 'header' ? 512 : HEAD_BYTES;
+    const partition = await format.partitionFromHead!(
+      await deps.landing.getRange(o.key, 0, Math.min(size, o.size)),
+      spec,
+    );
     return partition
       ? { state: 'complete', partition }
-      : { state: 'rejected', detail: `no valid header line (format ${format.id})` };
+      : { state: 'rejected', detail: `no partition in the file's ${spec.source.partitionFrom} (format ${format.id})` };
   }
   const name = o.key.slice(landingPrefix(spec.source).length);
   const partition = partitionOfName(spec.source, spec.partitioning, name);

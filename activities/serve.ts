@@ -6,7 +6,7 @@ import { attempt } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { datasetOf } from './datasets/registry.js';
 import { dependentsOf } from './dependents.js';
-import type { DatasetSpec } from './datasets/spec.js';
+import { partitionWhere } from './datasets/spec.js';
 import { lakeKeys, lakeUri, tableUri } from './lake-layout.js';
 import type { ObjectStore } from './storage/object-store.js';
 
@@ -16,19 +16,6 @@ export interface ServeDeps {
   lake: ObjectStore;
   /** Target databases by connection name, as `reverse-etl` outputs name them. */
   targets: Record<string, pg.Pool>;
-}
-
-/** The WHERE clause selecting a dataset partition's rows, with its parameters from `first`. */
-function partitionWhere(d: DatasetSpec, window: PartitionWindow, partition: string, first = 1) {
-  const timeType = d.columns.find((c) => c.name === d.partitionColumns.time)!.type;
-  const time = timeType === 'date' ? window.date : window.start;
-  const entity = d.partitionColumns.entity;
-  return entity
-    ? {
-        sql: `${entity} = $${first} AND ${d.partitionColumns.time} = $${first + 1}`,
-        params: [partition.split('@')[0], time],
-      }
-    : { sql: `${d.partitionColumns.time} = $${first}`, params: [time] };
 }
 
 /**

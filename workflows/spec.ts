@@ -47,8 +47,13 @@ export interface LandingFilesSource {
    * `partitionFrom: 'file-name'`, how a landed file's partition is read.
    */
   fileName: string;
-  /** Where a file's partition comes from: its header (the format reads it) or its name (`fileName`). */
-  partitionFrom: 'header' | 'file-name';
+  /**
+   * Where a file's partition comes from: its header (the format reads it), its name (`fileName`), or the values of
+   * `partitionColumns` in its first row (rows of another partition are then quarantined as `outside_partition`).
+   */
+  partitionFrom: 'header' | 'file-name' | 'column';
+  /** With `partitionFrom: 'column'`: the staged columns holding the entity and the time (a timestamp or a date). */
+  partitionColumns?: { entity?: string; time: string };
   /**
    * When a landed file is complete: its format's trailer, a marker object written after it (`<key><suffix>`), or its
    * size unchanged for `seconds`.
@@ -182,7 +187,14 @@ export function specProblems(spec: PipelineSpec): string[] {
   for (const problem of partitioningProblems(spec.partitioning)) p(false, problem);
   p(isRegExp(spec.source.fileNamePattern), 'source.fileNamePattern must be a valid regular expression');
   p(/\{(yyyy|dd)\}/.test(spec.source.fileName ?? ''), 'source.fileName must contain {yyyy} and {dd}');
-  p(['header', 'file-name'].includes(spec.source.partitionFrom), 'source.partitionFrom: header or file-name');
+  p(
+    ['header', 'file-name', 'column'].includes(spec.source.partitionFrom),
+    'source.partitionFrom: header, file-name or column',
+  );
+  p(
+    spec.source.partitionFrom !== 'column' || !!spec.source.partitionColumns?.time,
+    'source.partitionColumns.time is required with partitionFrom: column',
+  );
   p(
     ['trailer', 'marker', 'stable-size'].includes(spec.source.completeWhen?.kind),
     'source.completeWhen.kind: trailer, marker or stable-size',

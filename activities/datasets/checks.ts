@@ -4,7 +4,7 @@ import type { PipelineSpec } from '../../workflows/spec.js';
 import { stagedColumns } from '../formats/generic-format.js';
 import { bindModel, STAGED_TABLE } from '../load.js';
 import { isSqlModel } from '../transforms/registry.js';
-import { datasetOf } from './registry.js';
+import { allDatasets, datasetOf } from './registry.js';
 import { datasetDrift } from './spec.js';
 
 /** A partition of the pipeline to plan SQL models with (any real one: only the plan is checked). */
@@ -54,8 +54,12 @@ export async function sqlModelProblems(db: pg.Pool, pipelines: readonly Pipeline
   return problems;
 }
 
-/** Where the registered pipelines and the warehouse disagree: dataset tables and columns, SQL models' plans. */
+/**
+ * Where the registered pipelines and the warehouse disagree: the tables and columns of the datasets they load and of
+ * the sources' datasets, and the SQL models' plans.
+ */
 export async function warehouseProblems(db: pg.Pool, pipelines: readonly PipelineSpec[]): Promise<string[]> {
-  const datasets = [...new Set(pipelines.flatMap((p) => p.load.datasets))].map(datasetOf);
+  const loaded = new Set(pipelines.flatMap((p) => p.load.datasets));
+  const datasets = allDatasets().filter((d) => loaded.has(d.name) || d.source);
   return [...(await datasetDrift(db, datasets)), ...(await sqlModelProblems(db, pipelines))];
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { PartitionWindow } from '../../workflows/partitions.js';
 import { PG_TYPES, type ColumnType } from '../formats/format.js';
 
 /** A column of a declared dataset. */
@@ -26,9 +27,31 @@ export interface DatasetSpec {
   key: string[];
   /**
    * The columns a partition's rows are found by: the entity column (entity partitionings) and the time column,
-   * which holds the partition's start instant (a `timestamp` column) or its local date (a `date` column).
+   * which holds the partition's start instant (a `timestamp` column) or its local date (a `date` column). Absent for
+   * a source's table (`source`), which is not partitioned.
    */
-  partitionColumns: { entity?: string; time: string };
+  partitionColumns?: { entity?: string; time: string };
+  /** The source sync that writes this table (`maintenance-events`), for a source's dataset. */
+  source?: string;
+}
+
+/** The partition columns of a pipeline's dataset (an error for a source's table). */
+export function partitionColumnsOf(d: DatasetSpec): { entity?: string; time: string } {
+  if (!d.partitionColumns) throw new Error(`dataset ${d.name} has no partition columns (a source's table)`);
+  return d.partitionColumns;
+}
+
+/**
+ * The WHERE clause selecting a partition's rows of a dataset, with its parameters numbered from `first`: the entity
+ * column, and the time column holding the partition's start instant or its local date.
+ */
+export function partitionWhere(d: DatasetSpec, window: PartitionWindow, partition: string, first = 1) {
+  const pc = partitionColumnsOf(d);
+  const timeType = d.columns.find((c) => c.name === pc.time)!.type;
+  const time = timeType === 'date' ? window.date : window.start;
+  return pc.entity
+    ? { sql: `${pc.entity} = $${first} AND ${pc.time} = $${first + 1}`, params: [partition.split('@')[0], time] }
+    : { sql: `${pc.time} = $${first}`, params: [time] };
 }
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -46,6 +69,10 @@ export function datasetProblems(d: DatasetSpec): string[] {
   });
   need(new Set(names).size === names.length, 'column names must be unique');
   for (const k of d.key) need(names.includes(k), `key column "${k}" is not a declared column`);
+  if (!d.partitionColumns) {
+    need(Boolean(d.source), "partitionColumns is required (only a source's table has none)");
+    return problems;
+  }
   const { entity, time } = d.partitionColumns;
   need(names.includes(time), `partitionColumns.time "${time}" is not a declared column`);
   const timeType = d.columns.find((c) => c.name === time)?.type;

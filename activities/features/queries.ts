@@ -27,7 +27,8 @@ export interface FeatureQueryInput {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const ENTITY = /^[A-Za-z0-9_-]{1,32}$/;
-const OFFSET = /^[+-]\d{2}:\d{2}$/;
+/** An IANA zone name as it may appear in SQL literals (`America/Sao_Paulo`). */
+const ZONE = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
 
 /** A literal for a validated value. */
 function lit(value: string, pattern: RegExp, what: string): string {
@@ -38,11 +39,17 @@ function lit(value: string, pattern: RegExp, what: string): string {
 type QueryBuilder = (spec: FeatureSetSpec, input: FeatureQueryInput) => string;
 
 /**
- * SQL turning an `<entity>@<YYYY-MM-DDTHH>` partition key into its hour's instant, given the SQL of the plant's UTC
- * offset (a literal like `'-03:00'` or a bind parameter like `$5`). The one place the catalog's keys are parsed in SQL.
+ * SQL turning an `<entity>@<YYYY-MM-DDTHH>` partition key into its hour's instant, given the SQL of the plant's IANA
+ * zone (a literal like `'America/Sao_Paulo'` or a bind parameter like `$5`). The one place the catalog's keys are
+ * parsed in SQL.
  */
-export function partitionHourSql(key: string, offset: string): string {
-  return `(split_part(${key}, '@', 2) || ':00:00' || ${offset})::timestamptz`;
+export function partitionHourSql(key: string, zone: string): string {
+  return `((split_part(${key}, '@', 2) || ':00:00')::timestamp AT TIME ZONE ${zone})`;
+}
+
+/** SQL of the instant a local day (SQL of a date or date text) starts in the zone. */
+function dayStartSql(day: string, zone: string): string {
+  return `((${day})::date::timestamp AT TIME ZONE '${zone}')`;
 }
 
 /** SQL of the entity of a partition key. */
@@ -68,13 +75,13 @@ function available(dataset: string, asOf: string, offset: string): string {
  * - the label uses the latest version known at the cut-off: a maintenance starting within the horizon after D.
  */
 const machineMaintenanceDailyV1: QueryBuilder = (spec, q) => {
-  const off = spec.utcOffset;
-  if (!OFFSET.test(off)) throw new RangeError(`invalid utcOffset ${off}`);
+  const off = spec.timeZone;
+  if (!ZONE.test(off)) throw new RangeError(`invalid timeZone ${off}`);
   const from = lit(q.from, DAY, 'from');
   const to = lit(q.to, DAY, 'to');
   const asOf = lit(q.asOf, INSTANT, 'asOf');
   const entity = q.entity === undefined ? '' : `AND y.machine_id = ${lit(q.entity, ENTITY, 'entity')}`;
-  const dayStart = (day: string) => `((${day})::text || ' 00:00:00${off}')::timestamptz`;
+  const dayStart = (day: string) => dayStartSql(day, off);
   const horizon = spec.label?.horizonDays ?? 7;
   const label = q.training
     ? `, EXISTS (
@@ -89,7 +96,7 @@ const machineMaintenanceDailyV1: QueryBuilder = (spec, q) => {
     : '';
   return `
 WITH hourly AS (
-  SELECT y.machine_id, (y.partition_hour AT TIME ZONE INTERVAL '${off}')::date AS day, y.items, y.scrap,
+  SELECT y.machine_id, (y.partition_hour AT TIME ZONE '${off}')::date AS day, y.items, y.scrap,
          y.cycle_ms_mean, y.temp_c_mean, y.vibration_max, y.downtime_minutes
   FROM factory.machine_yield_hourly y
   JOIN (${available('machine_yield_hourly', asOf, off)}) a
@@ -153,16 +160,16 @@ CROSS JOIN LATERAL (
  * join with the ledger.
  */
 const productionEventsV1: QueryBuilder = (spec, q) => {
-  const off = spec.utcOffset;
-  if (!OFFSET.test(off)) throw new RangeError(`invalid utcOffset ${off}`);
+  const off = spec.timeZone;
+  if (!ZONE.test(off)) throw new RangeError(`invalid timeZone ${off}`);
   const from = lit(q.from, DAY, 'from');
   const to = lit(q.to, DAY, 'to');
   const asOf = lit(q.asOf, INSTANT, 'asOf');
   const cols = `e.partition_hour, e.machine_id, e.item_seq, e.ts, e.sku, e.status, e.cycle_ms, e.temp_c,
   e.vibration_mm_s, e.operator, e.energy_wh`;
   const entity = q.entity === undefined ? '' : `AND e.machine_id = ${lit(q.entity, ENTITY, 'entity')}`;
-  const start = `(${from} || ' 00:00:00${off}')::timestamptz`;
-  const end = `((${to}::date + 1)::text || ' 00:00:00${off}')::timestamptz`;
+  const start = dayStartSql(from, off);
+  const end = dayStartSql(`${to}::date + 1`, off);
   if (q.excluded) {
     const left = q.excluded
       .filter((p) => p.hours.length > 0)

@@ -1,5 +1,7 @@
+import { parsePartition, partitionKey, periodAt } from '../../workflows/partitions.js';
+import type { PipelineSpec } from '../../workflows/spec.js';
 import { heartbeat, throwIfCancelled } from '../activity-context.js';
-import { encodeCopyRow } from './copy-text.js';
+import { encodeCopyRow, type CopyValue } from './copy-text.js';
 import { PG_TYPES, type GenericFormatConfig } from './format.js';
 import { parseGenericFile } from './generic/index.js';
 import type { FileFormat, FormatParseInput, FormatParseResult, QuarantineRecord } from './registry.js';
@@ -19,12 +21,60 @@ export function stagedColumns(config: GenericFormatConfig): { name: string; pgTy
   ];
 }
 
+/** Where the partition columns are in a row's values (config column order). */
+function partitionColumnIndexes(spec: PipelineSpec): { entity?: number; time: number; timeType: string } | undefined {
+  const pc = spec.source.partitionFrom === 'column' ? spec.source.partitionColumns : undefined;
+  const columns = spec.staging.config?.columns ?? [];
+  if (!pc) return undefined;
+  const time = columns.findIndex((c) => c.name === pc.time);
+  const entity = pc.entity ? columns.findIndex((c) => c.name === pc.entity) : undefined;
+  return { time, timeType: columns[time]?.type ?? 'text', ...(entity !== undefined ? { entity } : {}) };
+}
+
+/** The partition a row's partition columns name (`partitionFrom: column`), or undefined when they name none. */
+function partitionOfRow(spec: PipelineSpec, values: readonly CopyValue[]): string | undefined {
+  const at = partitionColumnIndexes(spec);
+  const time = at ? values[at.time] : undefined;
+  if (!at || typeof time !== 'string') return undefined;
+  const p = spec.partitioning;
+  const period = at.timeType === 'timestamp' ? periodAt(p, Date.parse(time)) : time;
+  const entity = at.entity !== undefined ? values[at.entity] : undefined;
+  if (p.kind !== 'day' && typeof entity !== 'string') return undefined;
+  const key = partitionKey(p, period, entity as string | undefined);
+  return parsePartition(p, key) ? key : undefined;
+}
+
+/** The partition of a file by its first good row (`partitionFrom: column`). */
+async function partitionFromHead(head: Buffer, spec: PipelineSpec): Promise<string | undefined> {
+  const config = spec.staging.config;
+  if (!config) return undefined;
+  try {
+    for await (const ev of parseGenericFile([head], { ...config, dedup: undefined }, { fileName: 'head' }))
+      if (ev.kind === 'row') return partitionOfRow(spec, ev.values);
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
 /** Streams the raw file through the configured delimited or JSON Lines parser into staged rows and quarantine. */
 async function parse(input: FormatParseInput): Promise<FormatParseResult> {
   const config = genericConfigOf(input);
+  const checkPartition = input.spec.source.partitionFrom === 'column';
+  let outside = 0;
   let n = 0;
   for await (const ev of parseGenericFile(await input.lake.get(input.rawKey), config, { fileName: input.fileName })) {
-    if (ev.kind === 'row') {
+    if (ev.kind === 'row' && checkPartition && partitionOfRow(input.spec, ev.values) !== input.partition) {
+      outside++;
+      const q: QuarantineRecord = {
+        lineNo: ev.lineNo,
+        reason: 'outside_partition',
+        column: input.spec.source.partitionColumns!.time,
+        detail: `${input.fileName}:${ev.lineNo}: the row belongs to ${partitionOfRow(input.spec, ev.values) ?? 'no partition'}, not ${input.partition}`,
+        raw: ev.values.map((v) => (v === null || v === undefined ? '' : String(v))).join('\t'),
+      };
+      input.quarantine.add(`${JSON.stringify(q)}\n`);
+    } else if (ev.kind === 'row') {
       input.staged.add(encodeCopyRow([...ev.values, ev.lineNo]));
       if (++n % 20_000 === 0) {
         heartbeat({ rows: n });
@@ -40,10 +90,10 @@ async function parse(input: FormatParseInput): Promise<FormatParseResult> {
       const s = ev.summary;
       return {
         dataLines: s.dataLines,
-        rows: s.goodRows,
-        quarantined: s.rejectedRows,
+        rows: s.goodRows - outside,
+        quarantined: s.rejectedRows + outside,
         duplicates: s.duplicateRows,
-        quarantinedByReason: s.rejectedByReason,
+        quarantinedByReason: outside > 0 ? { ...s.rejectedByReason, outside_partition: outside } : s.rejectedByReason,
         encoding: s.encoding,
         extraColumns: s.extraColumns,
         facts: {},
@@ -55,4 +105,4 @@ async function parse(input: FormatParseInput): Promise<FormatParseResult> {
 }
 
 /** Delimited text or JSON Lines, configured by the pipeline's `staging.config`. */
-export const genericFormat: FileFormat = { id: 'generic', parse };
+export const genericFormat: FileFormat = { id: 'generic', parse, partitionFromHead };

@@ -53,8 +53,11 @@ export interface FileFormat {
   parse(input: FormatParseInput): Promise<FormatParseResult>;
   /** Whether the file's last bytes hold a valid trailer (`completeWhen: trailer`). */
   hasTrailer?(tail: Buffer): boolean;
-  /** The partition named by the file's first bytes (`partitionFrom: header`), or undefined when there is none. */
-  partitionFromHeader?(head: Buffer, spec: PipelineSpec): string | undefined;
+  /**
+   * The partition the file's first bytes name (`partitionFrom: header`, or `column` for a format that reads rows), or
+   * undefined when they name none.
+   */
+  partitionFromHead?(head: Buffer, spec: PipelineSpec): string | undefined | Promise<string | undefined>;
   /** A dataset published straight from the staged rows (their columns are that dataset's), if any. */
   stagedDataset?: string;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../flows/machine-signal/index.js';
+import { SOURCE_DATASETS } from '../sources/datasets.js';
 import { allDatasets, findDataset, registerDatasets } from '../datasets/registry.js';
 import { genericFormatProblems } from '../formats/generic/index.js';
 import { genericFormat } from '../formats/generic-format.js';
@@ -11,6 +12,7 @@ import { readDeclarations, type DeclaredPipeline } from './declarations.js';
 import { factoryMachineSignals } from '../../workflows/pipelines/factory-machine-signals.pipeline.js';
 
 registerFormat(genericFormat);
+registerDatasets(SOURCE_DATASETS);
 
 /** The built-in declaration folders: `workflows/pipelines/<id>/` (one sub-folder per pipeline). */
 const BUILT_IN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../workflows/pipelines');
@@ -64,6 +66,17 @@ function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): s
     p(false, `staging.format "${spec.staging.format}" is not a registered format (known: ${formatIds().join(', ')})`);
   }
   if (spec.staging.format === 'generic') {
+    p(
+      spec.source.partitionFrom !== 'header',
+      'source.partitionFrom: the generic formats have no header to read a partition from (use column or file-name)',
+    );
+    const pc = spec.source.partitionFrom === 'column' ? spec.source.partitionColumns : undefined;
+    const columns = spec.staging.config?.columns ?? [];
+    for (const [role, name] of Object.entries(pc ?? {}))
+      p(
+        columns.some((c) => c.name === name),
+        `source.partitionColumns.${role}: ${name} is not a column of staging.config`,
+      );
     if (!spec.staging.config) p(false, 'staging.config is required for the generic format');
     else for (const problem of genericFormatProblems(spec.staging.config)) p(false, `staging.config.${problem}`);
   }
@@ -73,8 +86,8 @@ function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): s
       `source.completeWhen: format ${format.id} has no trailer`,
     );
     p(
-      spec.source.partitionFrom !== 'header' || !!format.partitionFromHeader,
-      `source.partitionFrom: format ${format.id} has no header`,
+      spec.source.partitionFrom === 'file-name' || !!format.partitionFromHead,
+      `source.partitionFrom: format ${format.id} cannot read a partition from a file's ${spec.source.partitionFrom}`,
     );
   }
   const produced = new Map<string, string>();
@@ -94,8 +107,8 @@ function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): s
     if (isSqlModel(t))
       for (const r of t.reads ?? [])
         p(
-          !!all.find((x) => x.id !== spec.id && x.load.datasets.includes(r)),
-          `transforms[${i}].reads: ${r} is no other pipeline's dataset`,
+          !!findDataset(r)?.source || !!all.find((x) => x.id !== spec.id && x.load.datasets.includes(r)),
+          `transforms[${i}].reads: ${r} is no other pipeline's dataset nor a source's`,
         );
   });
   spec.load.datasets.forEach((name, i) => {
@@ -104,7 +117,7 @@ function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): s
     p(produced.has(name), `load.datasets[${i}]: nothing produces ${name} (no transform outputs it)`);
     if (d)
       p(
-        (spec.partitioning.kind === 'day') === !d.partitionColumns.entity,
+        !!d.partitionColumns && (spec.partitioning.kind === 'day') === !d.partitionColumns.entity,
         `load.datasets[${i}]: ${name}'s partitionColumns do not fit ${spec.partitioning.kind} partitions`,
       );
   });

@@ -66,7 +66,7 @@ describe('registry against the warehouse', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('"type": "double"', '"type": "doubel"'));
     const worker = spawnWorker({ ...env.processEnv(), FABRICA_PIPELINE_DIRS: bad });
     await expect(worker.polling()).rejects.toThrow(/exited \(1\)/);
-    expect(worker.output()).toMatch(/tutorial-air-quality: staging\.config\.columns\[1\]\.type: .*doubel/);
+    expect(worker.output()).toMatch(/tutorial-air-quality: staging\.config\.columns\[2\]\.type: .*doubel/);
     expect(worker.output()).not.toMatch(/\n\s+at /);
 
     const badSql = path.join(dir, 'bad-sql');

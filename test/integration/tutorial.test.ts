@@ -15,6 +15,7 @@ const CLI = path.join(projectRoot, 'dist', 'infra', 'cli', 'main.js');
 const KEY = 'tutorial-admin-key-0123456789abcdef';
 
 interface Reading {
+  sensor: string;
   ts: string;
   pm25: number;
   status: string;
@@ -25,20 +26,24 @@ function readings(sensor: string, n: number): { lines: string[]; good: Reading[]
   const good: Reading[] = [];
   for (let i = 0; i < n; i++)
     good.push({
+      sensor,
       ts: `2026-11-20T${String(8 + (i % 10)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00`,
       pm25: Math.round(((sensor === 'S1' ? 10 : 30) + i * 0.75) * 100) / 100,
       status: i % 7 === 0 ? 'degraded' : 'ok',
     });
   const lines = good.map((r) => JSON.stringify(r));
-  // Bad lines the format quarantines: out of range, a status that is not allowed, not JSON.
-  lines.splice(3, 0, JSON.stringify({ ts: '2026-11-20T09:00:00', pm25: -4, status: 'ok' }));
-  lines.splice(5, 0, JSON.stringify({ ts: '2026-11-20T09:30:00', pm25: 12, status: 'bogus' }));
+  // Bad lines the format quarantines: out of range, a status that is not allowed, not JSON, another day's reading
+  // (00:30 in Lisbon on the 21st is still the 20th in UTC: the day is the sensor's local day).
+  lines.splice(3, 0, JSON.stringify({ sensor, ts: '2026-11-20T09:00:00', pm25: -4, status: 'ok' }));
+  lines.splice(5, 0, JSON.stringify({ sensor, ts: '2026-11-20T09:30:00', pm25: 12, status: 'bogus' }));
   lines.splice(7, 0, '{not json');
+  lines.splice(9, 0, JSON.stringify({ sensor, ts: '2026-11-21T00:30:00', pm25: 5, status: 'ok' }));
   return { lines, good };
 }
 
 /**
- * "Adding a pipeline", followed literally: a pipeline declared in a fixture folder (a JSON Lines format config, one
+ * "Adding a pipeline", followed literally: a pipeline declared in a fixture folder (a JSON Lines format config whose
+ * rows name their partition, one
  * dataset, one SQL model, a migration, a spec) and pointed at with FABRICA_PIPELINE_DIRS, with no other code, runs
  * end to end through the real worker and API processes and the CLI: sensor → published partition, a backfill, a
  * forced re-run, the pipeline listed.
@@ -157,6 +162,7 @@ describe('the tutorial pipeline, from declarations only', () => {
         { partition_key: `${s}@2026-11-20`, line_no: 4, reason: 'out_of_range' },
         { partition_key: `${s}@2026-11-20`, line_no: 6, reason: 'bad_value' },
         { partition_key: `${s}@2026-11-20`, line_no: 8, reason: 'bad_json' },
+        { partition_key: `${s}@2026-11-20`, line_no: 10, reason: 'outside_partition' },
       ]),
     );
   });

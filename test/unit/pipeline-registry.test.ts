@@ -141,8 +141,12 @@ describe('registry resolution', () => {
     ]);
     const model = lab.transforms[1] as SqlModel;
     expect(problemsOf({ ...lab, transforms: [lab.transforms[0]!, { ...model, reads: ['weather'] }] })).toEqual([
-      "quality-lab-inspections: transforms[1].reads: weather is no other pipeline's dataset",
+      "quality-lab-inspections: transforms[1].reads: weather is no other pipeline's dataset nor a source's",
     ]);
+    // A source's table (the product catalog) may be read; it is declared, and checked against the warehouse.
+    expect(
+      problemsOf({ ...lab, transforms: [lab.transforms[0]!, { ...model, reads: ['production_events', 'products'] }] }),
+    ).toEqual([]);
     const config = lab.staging.config!;
     const badColumns = config.columns.map((c, i) => (i === 5 ? { ...c, type: 'decimall' as ColumnType } : c));
     expect(problemsOf({ ...lab, staging: { format: 'generic', config: { ...config, columns: badColumns } } })).toEqual([

@@ -18,7 +18,7 @@ export const machineMaintenanceDaily: FeatureSetSpec = {
   grain: 'entity-day',
   entityColumn: 'machine_id',
   timeColumn: 'feature_date',
-  utcOffset: '-03:00',
+  timeZone: 'America/Sao_Paulo',
   query: 'machine-maintenance-daily-v1',
   columns: [
     { name: 'machine_id', type: 'string', nullable: false, description: 'Machine (entity).' },

@@ -12,7 +12,7 @@ export const productionEvents: FeatureSetSpec = {
   grain: 'events',
   entityColumn: 'machine_id',
   timeColumn: 'ts',
-  utcOffset: '-03:00',
+  timeZone: 'America/Sao_Paulo',
   query: 'production-events-v1',
   columns: [
     { name: 'partition_hour', type: 'timestamp', nullable: false, description: 'Start of the machine-hour.' },

@@ -1,3 +1,4 @@
+import { IANAZone } from 'luxon';
 /**
  * A feature set is declared once as plain serializable data, like a pipeline: its entity and grain, its columns, the
  * registered warehouse query that computes it, and the label that only training exports carry. The spec travels as
@@ -18,8 +19,8 @@ export interface FeatureSetSpec {
   /** The entity column (e.g. `machine_id`) and the event-time column (`feature_date` for entity-day sets). */
   entityColumn: string;
   timeColumn: string;
-  /** Fixed UTC offset of the plant's calendar days (`-03:00`). */
-  utcOffset: string;
+  /** IANA zone of the plant's calendar days (`America/Sao_Paulo`). */
+  timeZone: string;
   /** Registered query id (activities/features/queries.ts) that computes the rows. */
   query: string;
   /** Output columns in order; the query returns exactly these (a guard test checks it). */
@@ -63,7 +64,7 @@ export function featureSetProblems(spec: FeatureSetSpec): string[] {
   p(ID.test(spec.id), 'id must be kebab-case, 2-63 chars');
   p(Number.isInteger(spec.version) && spec.version > 0, 'version must be a positive integer');
   p(Boolean(spec.owner), 'owner is required');
-  p(/^[+-]\d{2}:\d{2}$/.test(spec.utcOffset), 'utcOffset must look like -03:00');
+  p(IANAZone.isValidZone(spec.timeZone), `timeZone: "${spec.timeZone}" is not an IANA time zone`);
   p(spec.columns.length > 0, 'columns must not be empty');
   const names = [...spec.columns, ...(spec.label ? [spec.label] : [])].map((c) => c.name);
   p(

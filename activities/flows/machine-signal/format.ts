@@ -76,7 +76,7 @@ export const machineSignalFormat: FileFormat = {
   id: 'machine-signal-v1',
   parse,
   hasTrailer,
-  partitionFromHeader(head) {
+  partitionFromHead(head) {
     const m = HEADER.exec(head.toString('latin1').split('\n', 1)[0] ?? '');
     return m ? partitionKey({ kind: 'entity-hour' }, m[2]!, m[1]) : undefined;
   },
