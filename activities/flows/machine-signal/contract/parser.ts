@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ContractBrokenError, IncompleteFileError } from '../../../failures.js';
 import { encodingOf, parseColumnLine, parseHeaderLine, parseTrailerLine } from './header.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter } from '../../../formats/generic/lines.js';
 import { parseDataLine, rejectedLine, type RowContext } from './row.js';
 import type {
   MachineSignalEvent,
