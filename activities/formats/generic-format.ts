@@ -44,6 +44,24 @@ function partitionOfRow(spec: PipelineSpec, values: readonly CopyValue[]): strin
   return parsePartition(p, key) ? key : undefined;
 }
 
+/**
+ * A check, built once per file, that a row's partition columns name `input.partition`: the entity compared, the time
+ * compared with the partition's instants or date, so no time-zone work is done per row.
+ */
+function rowInPartition(input: FormatParseInput): (values: readonly CopyValue[]) => boolean {
+  const at = partitionColumnIndexes(input.spec)!;
+  const entity = input.partition.includes('@') ? input.partition.split('@')[0] : undefined;
+  const start = Date.parse(input.window.start);
+  const end = Date.parse(input.window.end);
+  return (values) => {
+    const time = values[at.time];
+    if (typeof time !== 'string' || (at.entity !== undefined && values[at.entity] !== entity)) return false;
+    if (at.timeType !== 'timestamp') return time === input.window.date;
+    const ms = Date.parse(time);
+    return ms >= start && ms < end;
+  };
+}
+
 /** The partition of a file by its first good row (`partitionFrom: column`). */
 async function partitionFromHead(head: Buffer, spec: PipelineSpec): Promise<string | undefined> {
   const config = spec.staging.config;
@@ -60,11 +78,11 @@ async function partitionFromHead(head: Buffer, spec: PipelineSpec): Promise<stri
 /** Streams the raw file through the configured delimited or JSON Lines parser into staged rows and quarantine. */
 async function parse(input: FormatParseInput): Promise<FormatParseResult> {
   const config = genericConfigOf(input);
-  const checkPartition = input.spec.source.partitionFrom === 'column';
+  const inPartition = input.spec.source.partitionFrom === 'column' ? rowInPartition(input) : () => true;
   let outside = 0;
   let n = 0;
   for await (const ev of parseGenericFile(await input.lake.get(input.rawKey), config, { fileName: input.fileName })) {
-    if (ev.kind === 'row' && checkPartition && partitionOfRow(input.spec, ev.values) !== input.partition) {
+    if (ev.kind === 'row' && !inPartition(ev.values)) {
       outside++;
       const q: QuarantineRecord = {
         lineNo: ev.lineNo,
@@ -105,4 +123,4 @@ async function parse(input: FormatParseInput): Promise<FormatParseResult> {
 }
 
 /** Delimited text or JSON Lines, configured by the pipeline's `staging.config`. */
-export const genericFormat: FileFormat = { id: 'generic', parse, partitionFromHead };
+export const genericFormat: FileFormat = { id: 'generic', parse, partitionFromHead, configuredColumns: true };
