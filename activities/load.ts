@@ -3,15 +3,8 @@ import { Transform } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PartitionWindow } from '../workflows/partitions.js';
-import type { SqlModel, UpstreamTrigger } from '../workflows/spec.js';
-import type {
-  IngestResult,
-  LoadResult,
-  RunContext,
-  StageResult,
-  StepInput,
-  TransformResult,
-} from '../workflows/steps.js';
+import type { SqlModel } from '../workflows/spec.js';
+import type { IngestResult, LoadInput, LoadResult, RunContext, StageResult, StepInput } from '../workflows/steps.js';
 import { attempt, cancellationSignal, heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
 import { datasetOf } from './datasets/registry.js';
@@ -19,7 +12,7 @@ import { partitionWhere } from './datasets/spec.js';
 import { genericConfigOf, stagedColumns } from './formats/generic-format.js';
 import { lakeUri, tableUri } from './lake-layout.js';
 import type { ObjectStore } from './storage/object-store.js';
-import type { QuarantineRecord } from './formats/registry.js';
+import { formatOf, type QuarantineRecord } from './formats/registry.js';
 import { readLines } from './line-reader.js';
 import { isSqlModel } from './transforms/registry.js';
 
@@ -140,15 +133,7 @@ async function publishQuarantine(
  * ledger says the partition already holds this content, nothing is written (unless forced, manual or a dependency).
  */
 export function createLoad(deps: LoadDeps) {
-  return async function loadPartition(
-    input: StepInput & {
-      ingest: IngestResult;
-      stage: StageResult;
-      transform: TransformResult;
-      force?: boolean;
-      trigger?: UpstreamTrigger;
-    },
-  ): Promise<LoadResult> {
+  return async function loadPartition(input: LoadInput): Promise<LoadResult> {
     const startedAt = new Date();
     const { ctx, spec, ingest, stage, transform } = input;
     const models = new Map(spec.transforms.filter(isSqlModel).map((m) => [m.id, m]));
@@ -197,7 +182,7 @@ export function createLoad(deps: LoadDeps) {
             [name, ctx.partition, ingest.sha256, ctx.runId, rows[name]],
           );
         }
-        if (spec.staging.format === 'generic') await publishQuarantine(client, deps.lake, input);
+        if (formatOf(spec).configuredColumns) await publishQuarantine(client, deps.lake, input);
       }
       await client.query('COMMIT');
     } catch (err) {

@@ -76,21 +76,23 @@ export interface RunOutcome {
   failureMessage?: string;
 }
 
+/** Input of load: what the earlier steps produced, and whether to publish even unchanged content. */
+export type LoadInput = StepInput & {
+  ingest: IngestResult;
+  stage: StageResult;
+  transform: TransformResult;
+  force?: boolean;
+  /** For a dependency run: the upstream partition that started it (a lineage edge). */
+  trigger?: UpstreamTrigger;
+};
+
 /** The activities `pipelineRunWorkflow` schedules; implemented by `createActivities` in activities/. */
 export interface PipelineActivities {
   recordRunStarted(input: { ctx: RunContext }): Promise<void>;
   ingestPartition(input: StepInput & { sourceKey?: string; force?: boolean }): Promise<IngestResult>;
   stagePartition(input: StepInput & { ingest: IngestResult }): Promise<StageResult>;
   transformPartition(input: StepInput & { ingest: IngestResult; stage: StageResult }): Promise<TransformResult>;
-  loadPartition(
-    input: StepInput & {
-      ingest: IngestResult;
-      stage: StageResult;
-      transform: TransformResult;
-      force?: boolean;
-      trigger?: UpstreamTrigger;
-    },
-  ): Promise<LoadResult>;
+  loadPartition(input: LoadInput): Promise<LoadResult>;
   servePartition(
     input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
   ): Promise<ServeResult>;

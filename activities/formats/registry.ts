@@ -60,6 +60,11 @@ export interface FileFormat {
   partitionFromHead?(head: Buffer, spec: PipelineSpec): string | undefined | Promise<string | undefined>;
   /** A dataset published straight from the staged rows (their columns are that dataset's), if any. */
   stagedDataset?: string;
+  /**
+   * The format's staged rows have the columns of its config, so SQL models can read them (`{{staged}}`), and its
+   * quarantined rows are published to the shared `ops.quarantined_rows` (a format without it has its own dataset).
+   */
+  configuredColumns?: boolean;
 }
 
 const FORMATS = new Map<string, FileFormat>();

@@ -5,7 +5,7 @@ import { SOURCE_DATASETS } from '../sources/datasets.js';
 import { allDatasets, findDataset, registerDatasets } from '../datasets/registry.js';
 import { genericFormatProblems } from '../formats/generic/index.js';
 import { genericFormat } from '../formats/generic-format.js';
-import { formatIds, formatOf, registerFormat } from '../formats/registry.js';
+import { formatIds, formatOf, registerFormat, type FileFormat } from '../formats/registry.js';
 import { isSqlModel, outputsOf } from '../transforms/registry.js';
 import { specProblems, type PipelineSpec } from '../../workflows/spec.js';
 import { readDeclarations, type DeclaredPipeline } from './declarations.js';
@@ -59,7 +59,7 @@ export function pipelineOfDataset(dataset: string): PipelineSpec | undefined {
 function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): string[] {
   const problems: string[] = [];
   const p = (cond: boolean, msg: string) => cond || problems.push(`${spec.id}: ${msg}`);
-  let format;
+  let format: FileFormat | undefined;
   try {
     format = formatOf(spec);
   } catch {
@@ -104,6 +104,11 @@ function resolutionProblems(spec: PipelineSpec, all: readonly PipelineSpec[]): s
       p(!produced.has(o), `transforms[${i}]: ${o} is already produced by ${produced.get(o)}`);
       produced.set(o, name);
     }
+    if (isSqlModel(t) && format && !format.configuredColumns)
+      p(
+        false,
+        `transforms[${i}]: sql model ${t.id} needs a format with configured columns to read ({{staged}}), not ${format.id}`,
+      );
     if (isSqlModel(t))
       for (const r of t.reads ?? [])
         p(

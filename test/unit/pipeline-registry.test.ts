@@ -155,6 +155,12 @@ describe('registry resolution', () => {
     expect(problemsOf({ ...lab, source: { ...lab.source, completeWhen: { kind: 'trailer' } } })).toEqual([
       'quality-lab-inspections: source.completeWhen: format generic has no trailer',
     ]);
+    const onMachineRows = { kind: 'sql' as const, id: 'm', output: 'machine_yield_hourly', sql: 'SELECT 1' };
+    expect(
+      registryProblems([{ ...machine, transforms: ['inventory-movements', 'machine-quarantine', onMachineRows] }]),
+    ).toEqual([
+      'factory-machine-signals: transforms[2]: sql model m needs a format with configured columns to read ({{staged}}), not machine-signal-v1',
+    ]);
     expect(problemsOf({ ...machine, id: 'copy-of-machines' })).toEqual(
       machine.load.datasets.map((d) => `copy-of-machines: dataset ${d} is already loaded by factory-machine-signals`),
     );
