@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { projectRoot } from '../../infra/paths.js';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import request from 'supertest';
@@ -10,6 +8,7 @@ import type { App } from 'supertest/types.js';
 import { generateMachineFiles } from '../../infra/generator/machine-files.js';
 import { syncSchedules } from '../../worker/schedules.js';
 import { createTestApi, type TestApi } from '../support/api-app.js';
+import { runCli, type CliResult } from '../support/cli-process.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 import { testServices } from '../support/services.js';
 
@@ -98,22 +97,10 @@ describe('REST API: backfills and schedules', () => {
   });
 
   /** Runs the built `fabrica` CLI against the API, listening on a loopback port. */
-  async function cli(args: string[], key: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async function cli(args: string[], key: string): Promise<CliResult> {
     if (!api.app.getHttpServer().listening) await api.app.listen(0, '127.0.0.1');
     const { port } = api.app.getHttpServer().address() as AddressInfo;
-    const env = { ...process.env, FABRICA_API_URL: `http://127.0.0.1:${port}`, FABRICA_API_KEY: key };
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'infra', 'cli', 'main.js'), ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runCli(args, { ...process.env, FABRICA_API_URL: `http://127.0.0.1:${port}`, FABRICA_API_KEY: key });
   }
 
   it('drives a backfill to completion from the CLI', async () => {

@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../infra/paths.js';
 import { createTestApi, type TestApi } from '../support/api-app.js';
+import { runCli, type CliResult } from '../support/cli-process.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 
-const CLI = path.join(projectRoot, 'dist', 'infra', 'cli', 'main.js');
 const PIPELINE = 'factory-machine-signals';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A loopback port nobody listens on. */
 async function closedPort(): Promise<number> {
@@ -37,15 +29,7 @@ describe('fabrica CLI (REST client)', () => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, FABRICA_HOME: home, FABRICA_API_URL: url };
     delete childEnv.FABRICA_API_KEY;
     Object.assign(childEnv, extraEnv);
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runCli(args, childEnv);
   }
   const as = (role: keyof TestApi['keys']) => ({ FABRICA_API_KEY: api.keys[role] });
 

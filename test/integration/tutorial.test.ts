@@ -5,13 +5,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
 import { freePort } from '../../infra/services/ports.js';
+import { runCli } from '../support/cli-process.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 /** The tutorial's declaration folder: nothing of this pipeline exists anywhere else in the code. */
 const FIXTURE = path.join(projectRoot, 'test', 'fixtures', 'pipelines');
 const ID = 'tutorial-air-quality';
-const CLI = path.join(projectRoot, 'dist', 'infra', 'cli', 'main.js');
 const KEY = 'tutorial-admin-key-0123456789abcdef';
 
 interface Reading {
@@ -57,20 +57,7 @@ describe('the tutorial pipeline, from declarations only', () => {
   let processEnv: NodeJS.ProcessEnv;
   const days = { S1: readings('S1', 40), S2: readings('S2', 25) };
 
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { ...processEnv, FABRICA_API_URL: url, FABRICA_API_KEY: KEY },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]) => runCli(args, { ...processEnv, FABRICA_API_URL: url, FABRICA_API_KEY: KEY });
 
   /** Waits until the partition's latest run ended with one of `statuses`, `after` runs of it. */
   async function runEnded(partition: string, runs: number): Promise<{ status: string; run_kind: string }> {
