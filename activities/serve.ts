@@ -99,12 +99,14 @@ function pgArrayType(type: string | undefined): string {
   );
 }
 
-/** Lake snapshot: the dataset partition's rows as JSON Lines in the serving zone (replaced whole). */
+/** Lake snapshot: the dataset partition's rows (declared columns) as JSON Lines in the serving zone, replaced whole. */
 async function serveLakeSnapshot(deps: ServeDeps, dataset: string, ctx: RunContext, window: PartitionWindow) {
   const d = datasetOf(dataset);
   const where = partitionWhere(d, window, ctx.partition);
+  // The declared columns; dates as `YYYY-MM-DD` text (a JS Date would carry the process's time zone into the file).
+  const columns = d.columns.map((c) => (c.type === 'date' ? `${c.name}::text AS ${c.name}` : c.name)).join(', ');
   const res = await deps.warehouse.query(
-    `SELECT * FROM ${d.table} WHERE ${where.sql} ORDER BY ${d.key.join(', ')}`,
+    `SELECT ${columns} FROM ${d.table} WHERE ${where.sql} ORDER BY ${d.key.join(', ')}`,
     where.params,
   );
   const key = lakeKeys.serving(ctx.pipeline, dataset, ctx.partition);

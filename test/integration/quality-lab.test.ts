@@ -160,6 +160,19 @@ describe('quality lab inspections, end to end', () => {
     expect(after.rows[0]!.content_sha256).not.toBe(before.rows[0]!.content_sha256);
     const snapshot = await env.deps.lake.head(`v1/serving/${LAB_PIPELINE}/sku_quality_daily/${day}.jsonl`);
     expect(snapshot?.size).toBeGreaterThan(0);
+    const lines: Buffer[] = [];
+    for await (const c of await env.deps.lake.get(`v1/serving/${LAB_PIPELINE}/sku_quality_daily/${day}.jsonl`))
+      lines.push(c as Buffer);
+    const rows = Buffer.concat(lines)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { day: string; sku: string; samples: number });
+    expect(rows.map((r) => [r.day, r.sku, r.samples])).toEqual(
+      Object.entries(truth.days[day]!.bySku)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([sku, t]) => [day, sku, t.samples]),
+    );
   });
 
   it('re-runs the mart of the day when a late machine file of that day is published (lineage shows it)', async () => {
