@@ -1,5 +1,8 @@
 import type pg from 'pg';
+import { parsePartition } from '../workflows/partitions.js';
 import type { RunContext, RunOutcome } from '../workflows/steps.js';
+import type { AlertSink } from './alerts/sink.js';
+import { getPipeline } from './registry/pipelines.js';
 
 /** One step's measurements, written to `ops.run_steps`. */
 export interface StepRecord {
@@ -16,17 +19,33 @@ export interface StepRecord {
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 /**
+ * The group an alert is delivered in: its kind, pipeline and the partition's period (`freshness:machine-signal:
+ * 2026-11-20T10`), so 15 machines stale in the same hour are one message; an alert without a partition groups by the
+ * hour it was raised in.
+ */
+export function alertGroupKey(kind: string, pipeline: string, partition: string | undefined, now = new Date()): string {
+  const spec = getPipeline(pipeline);
+  const period = partition && spec ? parsePartition(spec.partitioning, partition)?.period : undefined;
+  return `${kind}:${pipeline}:${period ?? partition ?? now.toISOString().slice(0, 13)}`;
+}
+
+/**
  * Writes to the run catalog (`ops` schema). Every write is an upsert keyed by run (and step, check, URI), so an
  * activity retried after a crash rewrites the same rows instead of adding new ones.
  */
 export class Catalog {
-  constructor(private readonly db: Queryable) {}
+  /** @param alerts told about raised and resolved alerts (their delivery workflows); none: only the rows. */
+  constructor(
+    private readonly db: Queryable,
+    private readonly alerts?: AlertSink,
+  ) {}
 
   /** Records a run as running. */
   async runStarted(ctx: RunContext): Promise<void> {
     await this.db.query(
       `INSERT INTO ops.runs (run_id, workflow_id, pipeline, partition_key, run_kind, status)
-       VALUES ($1, $2, $3, $4, $5, 'running') ON CONFLICT (run_id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, 'running')
+       ON CONFLICT (run_id) DO UPDATE SET run_kind = EXCLUDED.run_kind WHERE ops.runs.status = 'running'`,
       [ctx.runId, ctx.workflowId, ctx.pipeline, ctx.partition, ctx.runKind],
     );
   }
@@ -54,11 +73,14 @@ export class Catalog {
       ],
     );
     if (outcome.status === 'succeeded') {
-      // Data arrived: a freshness alert about this partition no longer holds.
-      await this.db.query(
-        "UPDATE ops.alerts SET resolved_at = now() WHERE kind = 'freshness' AND pipeline = $1 AND partition_key = $2 AND resolved_at IS NULL",
-        [ctx.pipeline, ctx.partition],
+      // The partition is published: its freshness, incomplete-file and earlier failure alerts no longer hold.
+      const { rows } = await this.db.query<{ group_key: string }>(
+        `UPDATE ops.alerts SET resolved_at = now() WHERE pipeline = $1 AND partition_key = $2 AND resolved_at IS NULL
+           AND run_id IS DISTINCT FROM $3
+         RETURNING group_key`,
+        [ctx.pipeline, ctx.partition, ctx.runId],
       );
+      await this.alerts?.changed(rows.map((r) => r.group_key));
     }
     if (outcome.status === 'failed') {
       await this.alert({
@@ -144,9 +166,14 @@ export class Catalog {
     message: string;
     details?: Record<string, unknown>;
   }): Promise<void> {
-    await this.db.query(
-      `INSERT INTO ops.alerts (dedup_key, kind, severity, pipeline, partition_key, run_id, message, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING`,
+    const groupKey = alertGroupKey(a.kind, a.pipeline, a.partition);
+    // A retried raise inserts nothing but signals again (the signal of the first attempt may be what failed).
+    const { rows } = await this.db.query<{ group_key: string }>(
+      `WITH inserted AS (
+         INSERT INTO ops.alerts (dedup_key, kind, severity, pipeline, partition_key, run_id, message, details, group_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedup_key) DO NOTHING RETURNING group_key)
+       SELECT group_key FROM inserted
+       UNION ALL SELECT group_key FROM ops.alerts WHERE dedup_key = $1 AND planned_at IS NULL`,
       [
         a.dedupKey,
         a.kind,
@@ -156,7 +183,19 @@ export class Catalog {
         a.runId ?? null,
         a.message,
         JSON.stringify(a.details ?? {}),
+        groupKey,
       ],
     );
+    await this.alerts?.changed(rows.map((r) => r.group_key));
+  }
+
+  /** Resolves the open alerts of a source's failed syncs (a sync has committed since). */
+  async sourceRecovered(pipeline: string): Promise<void> {
+    const { rows } = await this.db.query<{ group_key: string }>(
+      `UPDATE ops.alerts SET resolved_at = now() WHERE pipeline = $1 AND kind = 'run_failed' AND resolved_at IS NULL
+       RETURNING group_key`,
+      [pipeline],
+    );
+    await this.alerts?.changed(rows.map((r) => r.group_key));
   }
 }

@@ -5,6 +5,9 @@ import type { ScheduledActivities } from '../workflows/scheduled.workflow.js';
 import type { PipelineActivities } from '../workflows/steps.js';
 import type { SourceActivities } from '../workflows/source-sync.workflow.js';
 import type { ExportActivities } from '../workflows/feature-export.workflow.js';
+import type { AlertActivities } from '../workflows/alert-delivery.workflow.js';
+import { createAlertActivities } from './alerts/index.js';
+import { alertSinkFor, type AlertConfig } from './alerts/sink.js';
 import { createBackfillActivities } from './backfill.js';
 import { createExportActivities } from './export.js';
 import { Catalog } from './catalog.js';
@@ -27,6 +30,8 @@ export interface ActivityDeps {
   landing: ObjectStore;
   /** Connections of the external sources (records database, catalog API); absent: none configured. */
   sources?: SourceConnections;
+  /** Alert channels and delivery settings; absent: alerts are rows in `ops.alerts` only. */
+  alerts?: AlertConfig;
 }
 
 /** Every activity the worker registers. */
@@ -35,7 +40,8 @@ export type AllActivities = PipelineActivities &
   BackfillActivities &
   ScheduledActivities &
   ExportActivities &
-  SourceActivities;
+  SourceActivities &
+  AlertActivities;
 
 /** Wraps an activity so a data fault leaves it as a non-retryable ApplicationFailure with its stable type. */
 function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
@@ -50,7 +56,7 @@ function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promis
 
 /** All activities of Fábrica, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps): AllActivities {
-  const catalog = new Catalog(deps.warehouse);
+  const catalog = new Catalog(deps.warehouse, alertSinkFor(deps));
   const activities: AllActivities = {
     recordRunStarted: ({ ctx }) => catalog.runStarted(ctx),
     recordRunFinished: ({ ctx, outcome }) => catalog.runFinished(ctx, outcome),
@@ -64,6 +70,11 @@ export function createActivities(deps: ActivityDeps): AllActivities {
     ...createSweepActivities(deps),
     ...createExportActivities(deps),
     ...createSourceActivities(deps),
+    ...createAlertActivities({
+      warehouse: deps.warehouse,
+      channels: deps.alerts?.channels ?? [],
+      publicUrl: deps.alerts?.publicUrl ?? 'http://localhost:3000',
+    }),
   };
   const wrapped = Object.entries(activities).map(([name, fn]) => [
     name,

@@ -6,11 +6,14 @@ import { Catalog } from './catalog.js';
 import { formatOf } from './formats/registry.js';
 import { landingPrefix, partitionOfName } from './landing-names.js';
 import type { ObjectInfo, ObjectStore } from './storage/object-store.js';
+import { alertSinkFor, type AlertConfig } from './alerts/sink.js';
 
 /** What the sensor needs. */
 export interface SensorDeps {
   warehouse: pg.Pool;
   landing: ObjectStore;
+  /** Alert delivery (channels configured): raised alerts signal their group's delivery workflow. */
+  alerts?: AlertConfig;
 }
 
 /** Bytes read from a file's start to find its partition in its first row. */
@@ -82,7 +85,7 @@ export function createSensorActivities(deps: SensorDeps) {
       const pattern = new RegExp(spec.source.fileNamePattern);
       const prefix = landingPrefix(spec.source);
       const ready: ReadyFile[] = [];
-      const catalog = new Catalog(deps.warehouse);
+      const catalog = new Catalog(deps.warehouse, alertSinkFor(deps));
       let listed = 0;
       for await (const o of deps.landing.list(prefix)) {
         if (++listed % 500 === 0) heartbeat({ listed });
@@ -109,6 +112,7 @@ export function createSensorActivities(deps: SensorDeps) {
             kind: 'incomplete_file',
             severity: 'warning',
             pipeline: spec.id,
+            partition: c.partition,
             message: `${o.key} is still incomplete ${Math.round(ageMinutes)} min after it landed (${c.detail})`,
             details: { key: o.key, size: o.size },
           });

@@ -9,6 +9,7 @@ import { dependentsOf } from './dependents.js';
 import { partitionWhere } from './datasets/spec.js';
 import { lakeKeys, lakeUri, tableUri } from './lake-layout.js';
 import type { ObjectStore } from './storage/object-store.js';
+import { alertSinkFor, type AlertConfig } from './alerts/sink.js';
 
 /** What serve needs: the warehouse, the lake, and the databases reverse ETL writes to, by connection name. */
 export interface ServeDeps {
@@ -16,6 +17,8 @@ export interface ServeDeps {
   lake: ObjectStore;
   /** Target databases by connection name, as `reverse-etl` outputs name them. */
   targets: Record<string, pg.Pool>;
+  /** Alert delivery (channels configured): resolved alerts signal their group's delivery workflow. */
+  alerts?: AlertConfig;
 }
 
 /**
@@ -126,7 +129,7 @@ export function createServe(deps: ServeDeps) {
     const startedAt = new Date();
     const { ctx, spec, stage } = input;
     const outputs: Record<string, number> = {};
-    const catalog = new Catalog(deps.warehouse);
+    const catalog = new Catalog(deps.warehouse, alertSinkFor(deps));
     for (const output of spec.serve) {
       const from = tableUri(datasetOf(output.dataset).table, ctx.partition);
       if (output.kind === 'reverse-etl') {

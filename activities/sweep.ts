@@ -8,11 +8,15 @@ import { Catalog } from './catalog.js';
 import { landingPrefix } from './landing-names.js';
 import { classify } from './sensor.js';
 import type { ObjectInfo, ObjectStore } from './storage/object-store.js';
+import { redispatchUnplanned } from './alerts/redispatch.js';
+import { alertSinkFor, type AlertConfig } from './alerts/sink.js';
 
 /** What the sweep needs. */
 export interface SweepDeps {
   warehouse: pg.Pool;
   landing: ObjectStore;
+  /** Alert delivery (channels configured): raised alerts signal their group's delivery workflow. */
+  alerts?: AlertConfig;
 }
 
 interface LandedVersion {
@@ -115,6 +119,9 @@ export function createSweepActivities(deps: SweepDeps): ScheduledActivities {
       const to = shiftPeriod(p, now, -1 - slaPeriods);
       const from = shiftPeriod(p, now, -lookbackDays * (hourly ? 24 : 1));
       const expected = partitionsInRange(spec.partitioning, from, to);
+      const sink = alertSinkFor(deps);
+      // The outbox's safety net: groups whose raise was never planned (a lost signal) are signalled again.
+      if (sink) await redispatchUnplanned(deps.warehouse, sink);
       if (expected.length === 0) return { stale: [] };
       const have = await deps.warehouse.query<{ partition_key: string }>(
         `SELECT partition_key FROM ops.partition_state WHERE dataset = $1 AND partition_key = ANY($2)
@@ -123,7 +130,7 @@ export function createSweepActivities(deps: SweepDeps): ScheduledActivities {
       );
       const present = new Set(have.rows.map((r) => r.partition_key));
       const stale = expected.filter((k) => !present.has(k));
-      const catalog = new Catalog(deps.warehouse);
+      const catalog = new Catalog(deps.warehouse, sink);
       for (const partition of stale) {
         const parts = parsePartition(p, partition)!;
         const what = parts.entity ? `${parts.entity} at ${partitionWindow(p, partition)?.start}` : parts.period;

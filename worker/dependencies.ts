@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { AlertConfig } from '../activities/alerts/sink.js';
 import type { ObjectStore } from '../activities/storage/object-store.js';
 import { createObjectStore } from '../activities/storage/index.js';
 import { SourceConnections } from '../activities/sources/connections.js';
@@ -16,6 +17,8 @@ export interface Dependencies {
   landing: ObjectStore;
   /** The external sources' connections (a small pool per source database, created on first use). */
   sources: SourceConnections;
+  /** Alert channels and delivery settings (absent: alerts stay rows in `ops.alerts`). */
+  alerts?: AlertConfig;
   /** Closes pools. */
   close(): Promise<void>;
 }
@@ -36,7 +39,7 @@ export function storeFor(location: LakeConfig): ObjectStore {
 /** Builds the process's dependencies. */
 export function createDependencies(
   config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'> &
-    Partial<Pick<FabricaConfig, 'sources'>>,
+    Partial<Pick<FabricaConfig, 'sources' | 'alerts' | 'publicUrl'>>,
 ): Dependencies {
   const warehouse = new pg.Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'fabrica' });
   const inventory = new pg.Pool({ connectionString: config.inventoryDatabaseUrl, max: 4, application_name: 'fabrica' });
@@ -54,6 +57,15 @@ export function createDependencies(
     lake: storeFor(config.lake),
     landing: storeFor(config.landing),
     sources,
+    alerts: config.alerts && {
+      channels: config.alerts.channels,
+      settings: {
+        groupWaitSeconds: config.alerts.groupWaitSeconds,
+        repeatIntervalSeconds: config.alerts.repeatIntervalSeconds,
+        retryForSeconds: config.alerts.retryForSeconds,
+      },
+      publicUrl: config.publicUrl ?? 'http://localhost:3000',
+    },
     async close() {
       await Promise.all([warehouse.end(), inventory.end(), sources.close()]);
     },

@@ -25,3 +25,8 @@ export function batchKind(spec: { partitioning: { kind: string } }): 'hourly' | 
 export function sweepScheduleId(pipeline: string): string {
   return `sweep:${pipeline}`;
 }
+
+/** Workflow id of the delivery workflow of one alert group (one per group: its messages are planned one at a time). */
+export function alertGroupWorkflowId(groupKey: string): string {
+  return `alerts:${groupKey}`;
+}

@@ -5,3 +5,4 @@ export { backfillWorkflow } from './backfill.workflow.js';
 export { scheduledBatchWorkflow, sweepWorkflow } from './scheduled.workflow.js';
 export { featureExportWorkflow } from './feature-export.workflow.js';
 export { scheduledSourceSyncWorkflow, sourceSyncWorkflow } from './source-sync.workflow.js';
+export { alertDeliveryWorkflow } from './alert-delivery.workflow.js';

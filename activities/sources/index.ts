@@ -15,6 +15,7 @@ import { isoUtc, PartWriter, sourceLakeKeys } from './common.js';
 import { SourceConnections } from './connections.js';
 import { extractDatabase } from './database-extract.js';
 import { extractHttp } from './http-extract.js';
+import { alertSinkFor, type AlertConfig } from '../alerts/sink.js';
 
 export { SourceConnections } from './connections.js';
 
@@ -22,6 +23,8 @@ export { SourceConnections } from './connections.js';
 export interface SourceActivityDeps {
   warehouse: pg.Pool;
   lake: ObjectStore;
+  /** Alert delivery (channels configured): raised alerts signal their group's delivery workflow. */
+  alerts?: AlertConfig;
   /** Connections of the external sources (absent: none configured). */
   sources?: SourceConnections;
 }
@@ -93,18 +96,27 @@ function createExtractSource(deps: SourceActivityDeps, connections: SourceConnec
 /** The source-sync activities, bound to their dependencies. */
 export function createSourceActivities(deps: SourceActivityDeps): SourceActivities {
   const connections = deps.sources ?? new SourceConnections();
-  const catalog = new Catalog(deps.warehouse);
+  const catalog = new Catalog(deps.warehouse, alertSinkFor(deps));
+  const commitSource = createCommitSource(deps);
   return {
     extractSource: createExtractSource(deps, connections),
-    commitSource: createCommitSource(deps),
+    commitSource: async (input) => {
+      const result = await commitSource(input);
+      // A committed sync ends the alerts of the source's earlier failed syncs.
+      await catalog.sourceRecovered(`source:${input.spec.id}`);
+      return result;
+    },
     async recordSourceSyncFailed({ ctx, failure }) {
+      const cancelled = failure.type === 'Cancelled';
       await deps.warehouse.query(
         `INSERT INTO ops.source_syncs (source_id, run_id, started_at, status, finished_at, error)
-         VALUES ($1, $2, now(), 'failed', now(), $3)
-         ON CONFLICT (source_id, run_id) DO UPDATE SET status = 'failed', finished_at = now(), error = EXCLUDED.error
+         VALUES ($1, $2, now(), $4, now(), $3)
+         ON CONFLICT (source_id, run_id) DO UPDATE SET status = EXCLUDED.status, finished_at = now(), error = EXCLUDED.error
          WHERE ops.source_syncs.status <> 'committed'`,
-        [ctx.sourceId, ctx.runId, `${failure.type}: ${failure.message}`],
+        [ctx.sourceId, ctx.runId, `${failure.type}: ${failure.message}`, cancelled ? 'cancelled' : 'failed'],
       );
+      // Someone cancelled it on purpose: nothing to alert about.
+      if (cancelled) return;
       await catalog.alert({
         dedupKey: `source_sync_failed:${ctx.runId}`,
         kind: 'run_failed',

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { migrate } from '../../infra/migrate.js';
 import { ensureDatabases } from '../../infra/services/postgres.js';
 import { createDependencies, type Dependencies } from '../../worker/dependencies.js';
+import type { FabricaConfig } from '../../worker/config.js';
 import { createWorker } from '../../worker/run-worker.js';
 import { testServices } from './services.js';
 
@@ -41,6 +42,8 @@ export async function createTestEnv(
   name: string,
   options: {
     /** Source connections by setting, e.g. `{ RECORDS_DATABASE_URL: … }`. */ sources?: Record<string, string>;
+    /** Alert delivery settings of the env's worker (none: alerts stay rows). */
+    alerts?: FabricaConfig['alerts'];
   } = {},
 ): Promise<FabricaTestEnv> {
   const s = testServices();
@@ -59,6 +62,8 @@ export async function createTestEnv(
     lake: { kind: 'fs', root: lakeDir },
     landing: { kind: 'fs', root: landingDir },
     sources: options.sources ?? {},
+    alerts: options.alerts,
+    publicUrl: 'http://localhost:3000',
   });
   await Promise.all([deps.lake.check(), deps.landing.check()]);
   const taskQueue = `tq-${id}`;

@@ -19,7 +19,11 @@ export type ViewKind =
   | 'export'
   | 'partition'
   | 'schedules'
-  | 'schedule';
+  | 'schedule'
+  | 'alerts'
+  | 'alert'
+  | 'deliveries'
+  | 'silence';
 
 /** What one invocation does: one REST call, or polling a backfill until it ends. */
 export type Action =
@@ -56,6 +60,12 @@ const OPTIONS = {
   'as-of': { type: 'string' },
   format: { type: 'string' },
   training: { type: 'boolean' },
+  all: { type: 'boolean' },
+  kind: { type: 'string' },
+  comment: { type: 'string' },
+  for: { type: 'string' },
+  reason: { type: 'string' },
+  channel: { type: 'string' },
 } as const;
 
 /** Option values as parsed (strings and booleans). */
@@ -148,6 +158,20 @@ function exportStart(a: Record<string, string>, o: Options): Action {
     training: o.training === true ? true : undefined,
   });
   return post('/feature-exports', 'export', body);
+}
+
+/** `--for 90m|2h|1d` as minutes. */
+function minutes(o: Options): number {
+  const v = required(o, 'for', 'a duration such as 30m, 2h or 1d');
+  const m = /^(\d+)(m|h|d)$/.exec(v);
+  if (!m || Number(m[1]) <= 0) throw new UsageError(`--for must be a duration such as 30m, 2h or 1d, got "${v}"`);
+  return Number(m[1]) * { m: 1, h: 60, d: 1440 }[m[2] as 'm' | 'h' | 'd'];
+}
+
+function alertId(a: Record<string, string>, name: string): string {
+  const v = a[name]!;
+  if (!/^[1-9]\d{0,14}$/.test(v)) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
+  return v;
 }
 
 const backfillAction =
@@ -243,6 +267,49 @@ const COMMANDS: Record<string, CommandDef> = {
     options: [],
     build: (a) => get(`/features/${seg(a.featureSet!)}/${seg(a.entityId!)}`, 'export'),
   },
+  alerts: {
+    args: [],
+    options: ['all', 'pipeline', 'kind'],
+    build: (_a, o) =>
+      get(
+        '/alerts',
+        'alerts',
+        defined({ state: o.all === true ? 'all' : undefined, pipeline: str(o, 'pipeline'), kind: str(o, 'kind') }),
+      ),
+  },
+  'alerts get': { args: ['alertId'], options: [], build: (a) => get(`/alerts/${alertId(a, 'alertId')}`, 'alert') },
+  'alerts ack': {
+    args: ['alertId'],
+    options: ['comment'],
+    build: (a, o) => post(`/alerts/${alertId(a, 'alertId')}/ack`, 'alert', defined({ comment: str(o, 'comment') })),
+  },
+  'alerts silence': {
+    args: [],
+    options: ['pipeline', 'kind', 'partition', 'for', 'reason'],
+    build: (_a, o) =>
+      post(
+        '/alert-silences',
+        'silence',
+        defined<unknown>({
+          pipeline: str(o, 'pipeline'),
+          kind: str(o, 'kind'),
+          partitionPrefix: str(o, 'partition'),
+          minutes: minutes(o),
+          reason: required(o, 'reason', 'why the alerts are silenced'),
+        }),
+      ),
+  },
+  'alerts unsilence': {
+    args: ['silenceId'],
+    options: [],
+    build: (a) => post(`/alert-silences/${alertId(a, 'silenceId')}/expire`, 'silence'),
+  },
+  'alerts deliveries': {
+    args: [],
+    options: ['status', 'channel'],
+    build: (_a, o) =>
+      get('/alert-deliveries', 'deliveries', defined({ status: str(o, 'status'), channel: str(o, 'channel') })),
+  },
   datasets: {
     args: ['dataset', 'partition'],
     options: [],
@@ -260,6 +327,7 @@ export const CLIENT_COMMANDS = [
   'feature-sets',
   'features',
   'datasets',
+  'alerts',
 ];
 
 function findCommand(positionals: string[]): { name: string; def: CommandDef; rest: string[] } {

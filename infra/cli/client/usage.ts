@@ -24,6 +24,11 @@ API client:
   exports get <exportId>
   features <featureSet> <entityId>                  (latest feature vector)
   datasets <dataset> <partition>
+  alerts [--all] [--pipeline P] [--kind K]           (open alerts unless --all)
+  alerts get|ack <alertId> [--comment TEXT]
+  alerts silence --for 30m|2h|1d --reason TEXT [--pipeline P] [--kind K] [--partition PREFIX]
+  alerts unsilence <silenceId>
+  alerts deliveries [--status pending|delivered|failed|silenced] [--channel C]
 
   --api URL   API base URL (default: $FABRICA_API_URL, else http://127.0.0.1:3000)
   --key KEY   API key (default: $FABRICA_API_KEY, else the dev key in $FABRICA_HOME/dev-api-key)

@@ -216,7 +216,60 @@ export function render(view: ViewKind, body: unknown): string[] {
       return Array.isArray(body) ? (body as Obj[]).flatMap((s) => schedule(s)) : fields(body);
     case 'schedule':
       return schedule(body as Obj);
+    case 'alerts':
+      return alertTable(list((body as Obj).items));
+    case 'alert':
+      return alertView(body as Obj);
+    case 'deliveries':
+      return deliveryTable(list((body as Obj).items));
+    case 'silence':
+      return fields(body);
   }
+}
+
+function alertTable(items: Obj[]): string[] {
+  if (items.length === 0) return ['no alerts'];
+  return table(
+    ['id', 'severity', 'kind', 'pipeline', 'partition', 'raised', 'state', 'message'],
+    items.map((a) => [
+      a.id,
+      a.severity,
+      a.kind,
+      a.pipeline,
+      a.partition,
+      time(a.createdAt),
+      a.resolvedAt ? 'resolved' : a.acknowledgedAt ? `acked by ${cell(a.acknowledgedBy)}` : 'open',
+      String(a.message).slice(0, 100),
+    ]),
+  );
+}
+
+function deliveryTable(items: Obj[]): string[] {
+  if (items.length === 0) return ['no deliveries'];
+  return table(
+    ['id', 'channel', 'event', 'group', 'alerts', 'status', 'attempts', 'delivered', 'last error'],
+    items.map((d) => [
+      d.id,
+      d.channel,
+      d.event,
+      d.groupKey,
+      list(d.alertIds).length,
+      d.status,
+      d.attempts,
+      time(d.deliveredAt),
+      d.lastError,
+    ]),
+  );
+}
+
+function alertView(a: Obj): string[] {
+  return [
+    `alert ${String(a.id)}  [${String(a.severity)}] ${String(a.kind)}  ${String(a.pipeline)} ${cell(a.partition)}`,
+    String(a.message),
+    `raised ${time(a.createdAt)}  resolved ${time(a.resolvedAt)}  acknowledged ${time(a.acknowledgedAt)}` +
+      (a.acknowledgedBy ? ` by ${cell(a.acknowledgedBy)}` : ''),
+    ...section('deliveries', list(a.deliveries), () => deliveryTable(list(a.deliveries))),
+  ];
 }
 
 /** One schedule: id, state, next firings. */
