@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../infra/paths.js';
 import { SOURCES } from '../workflows/sources/index.js';
+import { readAlertChannels, type AlertChannel } from './alert-channels.js';
 import { readApiKeys, type ApiKeyEntry } from './api-keys.js';
 
 /** Thrown when configuration is invalid; its message names the setting. */
@@ -42,6 +43,8 @@ export interface FabricaConfig {
     metricsPublic: boolean;
     /** Requests per minute allowed per key (and per address for unauthenticated calls). */
     rateLimitPerMinute: number;
+    /** HMAC secret of dashboard session cookies (`FABRICA_SESSION_SECRET`); undefined: random per process. */
+    sessionSecret: string | undefined;
   };
   /** The landing sensors the worker keeps running. */
   sensor: { enabled: boolean; intervalSeconds: number };
@@ -55,6 +58,23 @@ export interface FabricaConfig {
   /** Demo pace: seconds between two landed hours (0 lands only the first day). */
   demoHourSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Port of the worker's Temporal SDK metrics (Prometheus) exporter; undefined: off. */
+  workerMetricsPort: number | undefined;
+  /** Alert delivery: the channels, how long a group gathers alerts, how often open alerts are re-sent. */
+  alerts: AlertSettings;
+  /** Where people open Fábrica (links in alert messages). */
+  publicUrl: string;
+}
+
+/** Alert delivery settings (they travel to the delivery workflows as input). */
+export interface AlertSettings {
+  channels: AlertChannel[];
+  /** Seconds a new group waits for more alerts before its first message (grouping). */
+  groupWaitSeconds: number;
+  /** Seconds after which open, unacknowledged alerts are sent again (0: never). */
+  repeatIntervalSeconds: number;
+  /** Seconds a delivery is retried (with backoff) while its channel is down before it is marked failed. */
+  retryForSeconds: number;
 }
 
 const EMBEDDED_PG = { user: 'fabrica', password: 'fabrica' };
@@ -138,6 +158,22 @@ function sourceConnections(env: NodeJS.ProcessEnv): Record<string, string | unde
   return settings;
 }
 
+function alertSettings(env: NodeJS.ProcessEnv): AlertSettings {
+  let channels: AlertChannel[];
+  try {
+    channels = readAlertChannels(env).channels;
+  } catch (err) {
+    const setting = env.FABRICA_ALERT_CHANNELS ? 'FABRICA_ALERT_CHANNELS' : 'FABRICA_ALERT_CHANNELS_FILE';
+    throw new ConfigError(setting, (err as Error).message);
+  }
+  return {
+    channels,
+    groupWaitSeconds: positive(env, 'FABRICA_ALERT_GROUP_WAIT_SECONDS', 30, true),
+    repeatIntervalSeconds: positive(env, 'FABRICA_ALERT_REPEAT_SECONDS', 4 * 3600, true),
+    retryForSeconds: positive(env, 'FABRICA_ALERT_RETRY_FOR_SECONDS', 24 * 3600),
+  };
+}
+
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
@@ -149,6 +185,13 @@ function hostPort(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
   if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw))
     throw new ConfigError(name, `expected host:port, got ${JSON.stringify(raw)}`);
   return raw;
+}
+
+function sessionSecret(env: NodeJS.ProcessEnv): string | undefined {
+  const secret = env.FABRICA_SESSION_SECRET;
+  if (!secret) return undefined;
+  if (secret.length < 32) throw new ConfigError('FABRICA_SESSION_SECRET', 'must be at least 32 characters');
+  return secret;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -241,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       keys: apiKeys(env, home),
       metricsPublic: bool(env, 'FABRICA_METRICS_PUBLIC', true),
       rateLimitPerMinute: positive(env, 'FABRICA_RATE_LIMIT_PER_MINUTE', 6000),
+      sessionSecret: sessionSecret(env),
     },
     sensor: {
       enabled: bool(env, 'FABRICA_SENSOR', true),
@@ -250,5 +294,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
     sources: sourceConnections(env),
     demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
     logLevel,
+    workerMetricsPort: /^(0|off)?$/i.test(env.FABRICA_WORKER_METRICS_PORT ?? '-')
+      ? undefined
+      : port(env, 'FABRICA_WORKER_METRICS_PORT', 9464),
+    alerts: alertSettings(env),
+    publicUrl: (
+      httpUrl(env, 'FABRICA_PUBLIC_URL') ?? `http://localhost:${port(env, 'FABRICA_API_PORT', 3000)}`
+    ).replace(/\/+$/, ''),
   };
 }

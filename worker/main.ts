@@ -1,3 +1,4 @@
+import { loadDotEnv } from './env-file.js';
 import { Connection } from '@temporalio/client';
 import { warehouseProblems } from '../activities/datasets/checks.js';
 import { migrate } from '../infra/migrate.js';
@@ -6,13 +7,15 @@ import { assertSourcesValid, SOURCES } from '../workflows/sources/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDependencies } from './dependencies.js';
 import { createWorker } from './run-worker.js';
-import { log } from './log.js';
+import { log, setLogLevel } from './log.js';
 import { syncSchedules } from './schedules.js';
 import { ensureSensors } from './sensors.js';
 
 /** The worker process: validate config, migrate, poll until SIGINT/SIGTERM, then drain and exit. */
 async function main(): Promise<void> {
+  loadDotEnv();
   const config = loadConfig();
+  setLogLevel(config.logLevel);
   assertRegistryValid();
   assertSourcesValid();
   await migrate(config.databaseUrl, 'warehouse');
@@ -21,7 +24,11 @@ async function main(): Promise<void> {
   const drift = await warehouseProblems(deps.warehouse, PIPELINES);
   if (drift.length > 0) throw new Error(`the pipelines do not match the warehouse: ${drift.join('; ')}`);
   await Promise.all([deps.lake.check(), deps.landing.check()]);
-  const { worker, connection } = await createWorker({ ...config.temporal, deps });
+  const { worker, connection } = await createWorker({
+    ...config.temporal,
+    deps,
+    metricsPort: config.workerMetricsPort,
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   const client = await Connection.connect({ address: config.temporal.address });
   try {

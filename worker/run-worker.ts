@@ -14,11 +14,13 @@ export interface CreateWorkerOptions {
   workflowBundlePath?: string;
   /** Overrides for tests and tuning (e.g. concurrency limits). */
   overrides?: Partial<WorkerOptions>;
+  /** Port of the SDK's Prometheus metrics exporter (`FABRICA_WORKER_METRICS_PORT`); undefined: none. */
+  metricsPort?: number;
 }
 
 /** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity. */
 export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  installRuntime();
+  installRuntime({ metricsPort: o.metricsPort });
   const connection = await NativeConnection.connect({ address: o.address });
   const worker = await Worker.create({
     connection,

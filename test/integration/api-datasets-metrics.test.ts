@@ -4,9 +4,13 @@ import type { App } from 'supertest/types.js';
 import { createSensorActivities } from '../../activities/sensor.js';
 import { writeMachineHourFile } from '../../infra/generator/machine-files.js';
 import type { PartitionTruth } from '../../infra/generator/ground-truth.js';
+import { LATENCY_BUCKETS } from '../../api/metrics/metrics.service.js';
+import { backfillProgressQuery, pauseSignal } from '../../workflows/backfill-messages.js';
+import { backfillWorkflow } from '../../workflows/backfill.workflow.js';
 import { runWorkflowId } from '../../workflows/ids.js';
 import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals as spec } from '../../workflows/pipelines/factory-machine-signals.pipeline.js';
+import { PIPELINES } from '../../activities/registry/pipelines.js';
 import { createTestApi, type TestApi } from '../support/api-app.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 
@@ -151,6 +155,154 @@ describe('dataset partitions and metrics', () => {
     expect(sample(res.text, `fabrica_pipeline_last_load_timestamp_seconds{pipeline="${spec.id}"}`)).toBe(
       Number(loaded.rows[0]!.t),
     );
+  });
+
+  it('exposes machine yield, freshness, latency, quarantine, deliveries and backfills equal to the catalog', async () => {
+    const db = env.deps.warehouse;
+    const lab = PIPELINES.find((p) => p.partitioning.kind === 'day')!;
+    // Rows another flow would have published: quarantined rows of both quarantine tables and alert deliveries.
+    await db.query(
+      `INSERT INTO factory.quarantined_rows (partition_hour, machine_id, line_no, reason, detail, raw, source_sha256)
+       SELECT '2026-11-04T14:00:00Z', 'M05', n, CASE WHEN n <= 2 THEN 'bad_number' ELSE 'duplicate' END, 'x', 'raw', 'sha'
+       FROM generate_series(1, 5) n`,
+    );
+    await db.query(
+      `INSERT INTO ops.quarantined_rows (pipeline, partition_key, line_no, reason, detail, raw, source_sha256)
+       SELECT $1, '2026-11-04', n, 'not_allowed', 'x', 'raw', 'sha' FROM generate_series(1, 3) n`,
+      [lab.id],
+    );
+    await db.query(
+      `INSERT INTO ops.alert_deliveries (channel, group_key, event, sequence, idempotency_key, alert_ids, status)
+       VALUES ('ops-webhook', 'g1', 'firing', 1, $1, '{1}', 'delivered'), ('ops-webhook', 'g1', 'resolved', 1, $2, '{1}', 'failed'),
+              ('ops-webhook', 'g2', 'firing', 1, $3, '{1}', 'failed')`,
+      [`k1-${env.id}`, `k2-${env.id}`, `k3-${env.id}`],
+    );
+    // A running backfill, paused before it starts any partition (the signal arrives with the start).
+    const backfillId = `bf-metrics-${env.id}`;
+    const backfill = await env.client.workflow.signalWithStart(backfillWorkflow, {
+      workflowId: backfillId,
+      taskQueue: env.taskQueue,
+      args: [
+        {
+          backfillId,
+          spec,
+          from: '2026-11-05T06',
+          to: '2026-11-05T07',
+          entities: ['M01', 'M02'],
+          mode: 'all',
+          maxConcurrency: 1,
+        },
+      ],
+      signal: pauseSignal,
+      signalArgs: [],
+    });
+    try {
+      const backfillSeries = (state: string) =>
+        `fabrica_backfill_partitions{backfill_id="${backfillId}",state="${state}"}`;
+      let text = '';
+      let before = 0;
+      let after = 0;
+      // Visibility lists a new workflow shortly after its start: scrape until the backfill shows (bounded).
+      for (let attempt = 0; attempt < 100 && sample(text, backfillSeries('remaining')) === undefined; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 200));
+        before = Date.now() / 1000;
+        const res = await request(http).get('/api/v1/metrics');
+        after = Date.now() / 1000;
+        expect(res.status).toBe(200);
+        text = res.text;
+      }
+      const progress = await backfill.query(backfillProgressQuery);
+      expect(progress).toMatchObject({ total: 4, done: 0, running: 0, remaining: 4 });
+      for (const state of ['done', 'failed', 'skipped', 'running', 'remaining'] as const)
+        expect(sample(text, backfillSeries(state))).toBe(progress[state]);
+      expect(sample(text, 'fabrica_backfill_progress_scrape_ok')).toBe(1);
+
+      // Per machine: the latest published hour of the yield mart; 0 for machines without one.
+      const marts = await db.query<{ m: string; y: number; s: number; d: number; t: number }>(
+        `SELECT DISTINCT ON (machine_id) machine_id AS m, ok::float8 / items AS y, scrap AS s,
+           downtime_minutes * 60 AS d, extract(epoch FROM partition_hour)::float8 AS t
+         FROM factory.machine_yield_hourly ORDER BY machine_id, partition_hour DESC`,
+      );
+      expect(marts.rows.map((r) => r.m)).toEqual([GOOD.machine]);
+      const m = marts.rows[0]!;
+      const machine = (name: string, id: string) => sample(text, `${name}{machine="${id}"}`);
+      expect(machine('fabrica_machine_yield_ratio', 'M03')).toBeCloseTo(m.y, 12);
+      expect(machine('fabrica_machine_scrap_units', 'M03')).toBe(m.s);
+      expect(machine('fabrica_machine_downtime_seconds', 'M03')).toBeCloseTo(m.d, 9);
+      expect(machine('fabrica_machine_last_hour_timestamp_seconds', 'M03')).toBe(m.t);
+      for (const name of ['yield_ratio', 'scrap_units', 'downtime_seconds', 'last_hour_timestamp_seconds'])
+        expect(machine(`fabrica_machine_${name}`, 'M15')).toBe(0);
+
+      // Freshness: the end of the last published hour of M03 (its start + 1 h in a zone without DST).
+      const fresh = (name: string, pipeline: string, entity: string) =>
+        sample(text, `fabrica_freshness_${name}{pipeline="${pipeline}",entity="${entity}"}`);
+      const end = m.t + 3600;
+      expect(fresh('last_published_timestamp_seconds', spec.id, 'M03')).toBe(end);
+      const lag = fresh('lag_seconds', spec.id, 'M03')!;
+      expect(lag).toBeGreaterThanOrEqual(before - end - 0.001);
+      expect(lag).toBeLessThanOrEqual(after - end + 0.001);
+      // Never published: last publication 0, lag counted from the epoch.
+      expect(fresh('last_published_timestamp_seconds', spec.id, 'M01')).toBe(0);
+      expect(fresh('lag_seconds', spec.id, 'M01')).toBeGreaterThanOrEqual(before - 0.001);
+      expect(fresh('last_published_timestamp_seconds', lab.id, '')).toBe(0);
+
+      // Landing → published: one publication (the good run), from its file's landing to its load.
+      const latencies = await db.query<{ s: number }>(
+        `SELECT extract(epoch FROM max(l.loaded_at) - min(f.first_seen_at))::float8 AS s
+         FROM ops.load_ledger l JOIN ops.runs r USING (run_id)
+         JOIN ops.landed_files f ON f.pipeline = r.pipeline AND f.object_key = r.source_key GROUP BY l.run_id`,
+      );
+      expect(latencies.rows).toHaveLength(1);
+      const seconds = latencies.rows[0]!.s;
+      expect(seconds).toBeGreaterThan(0);
+      const hist = (suffix: string, pipeline: string, le?: string) =>
+        sample(
+          text,
+          `fabrica_landing_to_published_seconds_${suffix}{${le === undefined ? '' : `le="${le}",`}pipeline="${pipeline}"}`,
+        );
+      expect(hist('count', spec.id)).toBe(1);
+      expect(hist('sum', spec.id)).toBeCloseTo(seconds, 3);
+      for (const le of LATENCY_BUCKETS) expect(hist('bucket', spec.id, String(le))).toBe(seconds <= le ? 1 : 0);
+      expect(hist('bucket', spec.id, '+Inf')).toBe(1);
+      expect(hist('count', lab.id)).toBe(0);
+      expect(text).toMatch(/^# TYPE fabrica_landing_to_published_seconds histogram$/m);
+
+      // Quarantined rows by pipeline and reason, from both quarantine tables.
+      const quarantined = await db.query<{ p: string; r: string; n: number }>(
+        `SELECT $1::text AS p, reason AS r, count(*)::int AS n FROM factory.quarantined_rows GROUP BY 2
+         UNION ALL SELECT pipeline, reason, count(*)::int FROM ops.quarantined_rows GROUP BY 1, 2`,
+        [spec.id],
+      );
+      expect(quarantined.rows.length).toBeGreaterThanOrEqual(3);
+      for (const q of quarantined.rows)
+        expect(sample(text, `fabrica_quarantined_rows{pipeline="${q.p}",reason="${q.r}"}`)).toBe(q.n);
+
+      // Alert deliveries by channel and status, every status of a known channel present.
+      const deliveries = await db.query<{ c: string; s: string; n: number }>(
+        `SELECT c.channel AS c, st AS s, count(d.id)::int AS n
+         FROM (SELECT DISTINCT channel FROM ops.alert_deliveries) c
+         CROSS JOIN unnest(ARRAY['pending', 'delivered', 'failed', 'silenced']) st
+         LEFT JOIN ops.alert_deliveries d ON d.channel = c.channel AND d.status = st GROUP BY 1, 2`,
+      );
+      expect(deliveries.rows).toContainEqual({ c: 'ops-webhook', s: 'failed', n: 2 });
+      for (const d of deliveries.rows)
+        expect(sample(text, `fabrica_alert_deliveries{channel="${d.c}",status="${d.s}"}`)).toBe(d.n);
+    } finally {
+      await backfill.terminate('test done');
+    }
+  });
+
+  it('still serves the catalog metrics when Temporal is unreachable, with the backfill scrape marked failed', async () => {
+    const down = await createTestApi(env, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    try {
+      const res = await request(down.app.getHttpServer()).get('/api/v1/metrics');
+      expect(res.status).toBe(200);
+      expect(sample(res.text, 'fabrica_backfill_progress_scrape_ok')).toBe(0);
+      expect(res.text).not.toContain('fabrica_backfill_partitions{');
+      expect(sample(res.text, `fabrica_pipeline_runs{pipeline="${spec.id}",status="succeeded"}`)).toBe(1);
+    } finally {
+      await down.close();
+    }
   });
 
   it('counts HTTP requests by method, route template and status, with their latency', async () => {
