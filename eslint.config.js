@@ -59,6 +59,20 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's browser modules (plain ES modules served as they are, no bundler, no type information).
+    files: ['api/dashboard/public/**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'URLSearchParams', 'Intl', 'Node', 'Event'].map((g) => [
+          g,
+          'readonly',
+        ]),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from './alerts/alerts.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { BackfillsModule } from './backfills/backfills.module.js';
 import { ConfigModule } from './config/config.module.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
 import { FeaturesModule } from './features/features.module.js';
@@ -29,6 +31,8 @@ import { TemporalModule } from './temporal/temporal.module.js';
     BackfillsModule,
     SchedulesModule,
     FeaturesModule,
+    DashboardModule,
+    AlertsModule,
   ],
 })
 export class AppModule {}

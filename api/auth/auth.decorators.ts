@@ -1,4 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
+import { PUBLIC_EXTENSION } from '../common/openapi.js';
 import type { Role } from '../../worker/api-keys.js';
 
 /** Metadata key of {@link MinRole}. */
@@ -10,4 +12,4 @@ export const PUBLIC = 'fabrica:public';
 export const MinRole = (role: Role) => SetMetadata(MIN_ROLE, role);
 
 /** The handler needs no API key (health). */
-export const Public = () => SetMetadata(PUBLIC, true);
+export const Public = () => applyDecorators(SetMetadata(PUBLIC, true), ApiExtension(PUBLIC_EXTENSION, true));

@@ -4,44 +4,50 @@ import {
   ForbiddenException,
   HttpException,
   HttpStatus,
-  Inject,
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { matchApiKey, roleAllows, type ApiKeyEntry, type Role } from '../../worker/api-keys.js';
-import type { FabricaConfig } from '../../worker/config.js';
-import { CONFIG } from '../config/config.module.js';
+import { roleAllows, type ApiKeyEntry, type Role } from '../../worker/api-keys.js';
 import { MIN_ROLE, PUBLIC } from './auth.decorators.js';
-import { RateLimiter } from './rate-limiter.js';
+import { AuthState } from './auth.state.js';
 
 /** The key a request was authenticated with, attached to the request for logs. */
-export type AuthenticatedRequest = Request & { apiKey?: Pick<ApiKeyEntry, 'name' | 'role'> };
+export type AuthenticatedRequest = Request & {
+  apiKey?: Pick<ApiKeyEntry, 'name' | 'role'>;
+  /** How the key was presented: its header, or the dashboard's session cookie. */
+  authVia?: 'header' | 'cookie';
+};
 
-function presentedKey(req: Request): string | undefined {
-  const header = req.headers['x-api-key'];
-  if (typeof header === 'string' && header) return header;
-  const auth = req.headers.authorization;
-  const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
-  return m?.[1];
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Throws 429 with `Retry-After` when `retryAfter` is set. */
+export function tooMany(
+  res: Response,
+  retryAfter: number | undefined,
+  message = 'rate limit exceeded; retry later',
+): void {
+  if (retryAfter === undefined) return;
+  res.setHeader('Retry-After', String(retryAfter));
+  throw new HttpException(message, HttpStatus.TOO_MANY_REQUESTS);
 }
 
 /**
- * Least privilege for every route: a valid API key (`X-API-Key` or `Authorization: Bearer`) whose role covers the
- * route's {@link MinRole} (GET: viewer, otherwise operator, unless declared); 401 without a valid key, 403 for a role
- * too low, 429 past the per-key rate limit. Keys are compared by hash; no key or hash is ever logged or returned.
+ * Least privilege for every route: a valid API key (`X-API-Key` or `Authorization: Bearer`) or a valid dashboard
+ * session cookie (signed, naming a configured key; see `POST /session`) whose role covers the route's
+ * {@link MinRole} (GET: viewer, otherwise operator, unless declared); 401 without a valid key or session, 403 for a
+ * role too low, 429 past the per-key rate limit (invalid keys count against the caller's address). A request
+ * authenticated by the cookie that is not a GET must be `Content-Type: application/json` (415 otherwise): with
+ * SameSite=Strict this keeps other sites' forms from acting with a signed-in browser. Keys are compared by hash; no
+ * key or hash is ever logged or returned.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly limiter: RateLimiter;
-
   constructor(
     private readonly reflector: Reflector,
-    @Inject(CONFIG) private readonly config: FabricaConfig,
-  ) {
-    this.limiter = new RateLimiter(config.api.rateLimitPerMinute);
-  }
+    private readonly auth: AuthState,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -49,25 +55,36 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC, targets) ?? false;
     const isMetrics = req.path.endsWith('/metrics');
-    if (isPublic || (isMetrics && this.config.api.metricsPublic)) return this.limit(`ip:${req.ip}`, res);
-    const key = presentedKey(req);
-    const entry = key === undefined ? undefined : matchApiKey(this.config.api.keys, key);
-    if (!entry)
-      throw new UnauthorizedException(
-        key === undefined ? 'an API key is required (X-API-Key or Authorization: Bearer)' : 'invalid API key',
+    if (isPublic || (isMetrics && this.auth.config.api.metricsPublic)) return this.limit(`ip:${req.ip}`, res);
+    const id = this.auth.identify(req);
+    if (id.via === 'invalid-key') {
+      tooMany(res, this.auth.failed(req), 'too many invalid API keys from this address; retry later');
+      throw new UnauthorizedException('invalid API key');
+    }
+    if (id.via === 'invalid-session')
+      throw new UnauthorizedException('the session has expired or is no longer valid; sign in again');
+    if (id.via === 'none')
+      throw new UnauthorizedException('an API key is required (X-API-Key or Authorization: Bearer) or a session');
+    if (
+      id.via === 'cookie' &&
+      !SAFE_METHODS.has(req.method) &&
+      !/^application\/json\b/i.test(req.headers['content-type'] ?? '')
+    )
+      throw new HttpException(
+        'a request authenticated by the session cookie must send Content-Type: application/json',
+        HttpStatus.UNSUPPORTED_MEDIA_TYPE,
       );
     const required: Role =
       this.reflector.getAllAndOverride<Role>(MIN_ROLE, targets) ?? (req.method === 'GET' ? 'viewer' : 'operator');
-    if (!roleAllows(entry.role, required))
-      throw new ForbiddenException(`this action needs the ${required} role; key "${entry.name}" is ${entry.role}`);
-    req.apiKey = { name: entry.name, role: entry.role };
-    return this.limit(`key:${entry.name}`, res);
+    if (!roleAllows(id.key.role, required))
+      throw new ForbiddenException(`this action needs the ${required} role; key "${id.key.name}" is ${id.key.role}`);
+    req.apiKey = { name: id.key.name, role: id.key.role };
+    req.authVia = id.via;
+    return this.limit(`key:${id.key.name}`, res);
   }
 
   private limit(bucket: string, res: Response): boolean {
-    const retryAfter = this.limiter.take(bucket);
-    if (retryAfter === undefined) return true;
-    res.setHeader('Retry-After', String(retryAfter));
-    throw new HttpException('rate limit exceeded; retry later', HttpStatus.TOO_MANY_REQUESTS);
+    tooMany(res, this.auth.limiter.take(bucket));
+    return true;
   }
 }
