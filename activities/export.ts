@@ -457,10 +457,10 @@ export function createExportActivities(deps: Deps): ExportActivities {
       return { manifestKey, manifest };
     },
 
-    async recordExportFailed({ exportId, message }) {
+    async recordExportFailed({ exportId, message, cancelled }) {
       await deps.warehouse.query(
-        `UPDATE ops.feature_exports SET status = 'failed', error = $2, finished_at = now() WHERE export_id = $1`,
-        [exportId, message.slice(0, 2000)],
+        `UPDATE ops.feature_exports SET status = $3, error = $2, finished_at = now() WHERE export_id = $1`,
+        [exportId, message.slice(0, 2000), cancelled ? 'cancelled' : 'failed'],
       );
     },
   };

@@ -5,8 +5,10 @@ import type pg from 'pg';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
+import { mountDashboard } from './dashboard/static.js';
 import { ApiExceptionFilter } from './common/exception.filter.js';
 import { checkJsonBody, requireJsonBody } from './common/json-body.js';
+import { documentCommonAnswers } from './common/openapi.js';
 import { WAREHOUSE } from './database/database.module.js';
 import { documentIdempotencyKey, IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
 import { reenterRequestContext, requestIdMiddleware } from './logging/request-logging.js';
@@ -29,6 +31,8 @@ export async function createApp(
   app.setGlobalPrefix('api/v1');
   // First of all: the request id, its response header, and the access log line (also for requests refused early).
   app.use(requestIdMiddleware({ verbose: options.accessLog ?? options.logger !== false }));
+  // The web dashboard's pages and assets, outside the /api/v1 prefix (its data comes from /api/v1/dashboard).
+  mountDashboard(app);
   // Bodies are JSON (else 415), at most 64 KB (every body this API accepts is small; else 413), shallow (else 400).
   app.use(requireJsonBody);
   app.useBodyParser('json', { limit: '64kb' });
@@ -58,6 +62,7 @@ export async function createApp(
       .build(),
   );
   documentIdempotencyKey(document);
+  documentCommonAnswers(document);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/v1/openapi.json' });
   return app;
 }

@@ -1,11 +1,14 @@
+import { loadDotEnv } from '../worker/env-file.js';
 import { assertRegistryValid } from '../activities/registry/pipelines.js';
 import { ConfigError, loadConfig } from '../worker/config.js';
-import { log } from '../worker/log.js';
+import { log, setLogLevel } from '../worker/log.js';
 import { createApp } from './app.js';
 
 /** The API process: validate config, listen, and close cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
-  const { api } = loadConfig();
+  loadDotEnv();
+  const { api, logLevel } = loadConfig();
+  setLogLevel(logLevel);
   assertRegistryValid();
   const app = await createApp();
   await app.listen(api.port, api.host);

@@ -105,7 +105,9 @@ export async function backfillWorkflow(input: BackfillInput): Promise<BackfillPr
         await condition(() => state.cancelled || (!state.paused && inflight.size < state.maxConcurrency));
         if (state.cancelled) break;
         inflight.add(partition);
-        void runPartition(input, state, partition).finally(() => inflight.delete(partition));
+        void runPartition(input, state, partition)
+          .catch(() => undefined)
+          .finally(() => inflight.delete(partition));
       }
     }
     if (state.cancelled) break;
@@ -160,14 +162,20 @@ async function runPartition(input: BackfillInput, state: BackfillState, partitio
         await sleep(`${wait} seconds`);
         continue;
       }
-      if (!(err instanceof ChildWorkflowFailure)) throw err;
-      const cause = err.cause;
+      // Every other outcome is this partition's failure, counted here: this promise floats in the window, so it
+      // must never reject (an unhandled rejection would fail the workflow task, retried forever).
+      const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
       state.failed++;
       if (state.failures.length < MAX_FAILURES_KEPT) {
         state.failures.push({
           partition,
-          type: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error'),
-          message: cause?.message ?? err.message,
+          type:
+            cause instanceof ApplicationFailure
+              ? (cause.type ?? 'Error')
+              : cause instanceof Error
+                ? cause.name
+                : 'Error',
+          message: cause instanceof Error ? cause.message : String(err),
         });
       }
       return;

@@ -1,4 +1,11 @@
-import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { STEP_OPTIONS } from './activity-options.js';
 import {
   exportProgressQuery,
@@ -22,7 +29,7 @@ export interface ExportActivities {
     manifestKey: string;
     manifest: ExportManifest;
   }>;
-  recordExportFailed(input: { exportId: string; message: string }): Promise<void>;
+  recordExportFailed(input: { exportId: string; message: string; cancelled?: boolean }): Promise<void>;
 }
 
 const { recordExportStarted, finishFeatureExport, recordExportFailed } = proxyActivities<ExportActivities>({
@@ -73,9 +80,19 @@ export async function featureExportWorkflow(request: FeatureExportInput): Promis
     progress.manifestKey = manifestKey;
     return manifest;
   } catch (err) {
-    progress.status = 'failed';
-    const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    await recordExportFailed({ exportId: request.exportId, message });
+    const cancelled = isCancellation(err);
+    progress.status = cancelled ? 'cancelled' : 'failed';
+    const message = cancelled
+      ? 'the export was cancelled'
+      : err instanceof Error
+        ? err.cause instanceof Error
+          ? err.cause.message
+          : err.message
+        : String(err);
+    // Outside the cancelled scope, or a cancelled export's record would stay `running`.
+    await CancellationScope.nonCancellable(() =>
+      recordExportFailed({ exportId: request.exportId, message, cancelled }),
+    );
     throw err;
   }
 }

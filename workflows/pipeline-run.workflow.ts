@@ -1,6 +1,8 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  isCancellation,
   ParentClosePolicy,
   defineQuery,
   startChild,
@@ -113,6 +115,16 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
     }
     advance('done');
   } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled (API, CLI, Web UI, a cancelled backfill): record it in a scope the cancellation cannot reach, or
+      // the catalog would keep saying `running`; the workflow then ends Cancelled.
+      outcome = { status: 'cancelled', failureType: 'Cancelled', failureMessage: 'the run was cancelled' };
+      advance('failed');
+      progress.outcome = outcome;
+      upsertSearchAttributes([{ key: PIPELINE_STATUS, value: 'Cancelled' }]);
+      await CancellationScope.nonCancellable(() => catalog.recordRunFinished({ ctx, outcome }));
+      throw err;
+    }
     const failure = describeFailure(err);
     outcome = { status: 'failed', failureType: failure.type, failureMessage: failure.message };
     advance('failed');

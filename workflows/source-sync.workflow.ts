@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   executeChild,
+  isCancellation,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -86,6 +88,14 @@ export async function sourceSyncWorkflow(input: SourceSyncInput): Promise<Source
       watermark: commit.watermark,
     };
   } catch (err) {
+    if (isCancellation(err)) {
+      // Recorded outside the cancelled scope (else the sync would stay `extracting`); the watermark never moved.
+      upsertSearchAttributes([{ key: PIPELINE_STATUS, value: 'Cancelled' }]);
+      await CancellationScope.nonCancellable(() =>
+        recordSourceSyncFailed({ ctx, failure: { type: 'Cancelled', message: 'the sync was cancelled' } }),
+      );
+      throw err;
+    }
     const failure = describeFailure(err);
     upsertSearchAttributes([{ key: PIPELINE_STATUS, value: `Failed:${failure.type}` }]);
     await recordSourceSyncFailed({ ctx, failure });

@@ -65,7 +65,8 @@ export interface ServeResult {
 
 /** Outcome recorded when a run ends. */
 export interface RunOutcome {
-  status: 'succeeded' | 'unchanged' | 'failed';
+  /** `cancelled`: a cancellation request stopped the run (its steps rolled back or had committed). */
+  status: 'succeeded' | 'unchanged' | 'failed' | 'cancelled';
   /** Rows staged (0 when unchanged). */
   rows?: number;
   /** Bytes of the source file. */

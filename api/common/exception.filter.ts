@@ -14,8 +14,39 @@ export interface ErrorBody {
   requestId?: string;
 }
 
-const UNAVAILABLE =
-  /ECONNREFUSED|UNAVAILABLE|14 UNAVAILABLE|DEADLINE_EXCEEDED|connect|timed out|Connection terminated/i;
+/** SQLSTATE classes of a database that is not there right now: connection exception, insufficient resources, operator intervention. */
+const PG_UNAVAILABLE_CLASSES = new Set(['08', '53', '57']);
+/** Socket errors of an unreachable dependency. */
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+/** gRPC status codes of an unreachable or overloaded Temporal: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE. */
+const GRPC_UNAVAILABLE = new Set([4, 8, 14]);
+/** node-postgres' own errors for a connection that could not be made or was lost (they carry no code). */
+const PG_CLIENT_LOST =
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Failed to connect before the deadline)$/;
+
+/**
+ * Whether an error (or one of its causes) says a dependency is unavailable, by its codes — a SQLSTATE class, a socket
+ * error code, a gRPC status — never by words a message happens to contain.
+ */
+export function isUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
+  if (typeof e.code === 'string') {
+    if (NET_CODES.has(e.code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(e.code) && PG_UNAVAILABLE_CLASSES.has(e.code.slice(0, 2))) return true;
+  }
+  if (typeof e.code === 'number' && GRPC_UNAVAILABLE.has(e.code) && (depth > 0 || 'metadata' in e)) return true;
+  if (typeof e.message === 'string' && PG_CLIENT_LOST.test(e.message)) return true;
+  return isUnavailable(e.cause, depth + 1);
+}
 
 /** An HTTP exception's message as a string or a list of strings, whatever shape its response has. */
 function messageOf(exception: HttpException): string | string[] {
@@ -42,8 +73,7 @@ export function errorBody(exception: unknown, requestId?: string): ErrorBody {
     return withId({ statusCode: 404, error: 'Not Found', message: exception.message });
   if (exception instanceof ConflictError)
     return withId({ statusCode: 409, error: 'Conflict', message: exception.message });
-  const message = (exception as Error | undefined)?.message ?? String(exception);
-  if (exception instanceof ServiceError || UNAVAILABLE.test(message)) {
+  if (isUnavailable(exception) || (exception instanceof ServiceError && isUnavailable(exception.cause, 1))) {
     return withId({
       statusCode: 503,
       error: 'Service Unavailable',

@@ -45,6 +45,16 @@ interface RunRow {
   finished_at: Date | null;
 }
 
+/** Temporal's closed workflow states in the run vocabulary (`running`, `succeeded`, `unchanged`, `failed`, `cancelled`). */
+const RUN_STATUS_OF: Record<string, string> = {
+  COMPLETED: 'succeeded',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'failed',
+  TIMED_OUT: 'failed',
+  CONTINUED_AS_NEW: 'running',
+};
+
 /** Starts, reads and cancels partition runs: Temporal for state, the catalog for steps and quality. */
 @Injectable()
 export class RunsService {
@@ -83,6 +93,13 @@ export class RunsService {
       ),
     );
     const runId = handle.firstExecutionRunId;
+    // Readable at once: the catalog row exists before the answer, not only once the run's first activity wrote it.
+    // Insert-if-absent; the run's own first write corrects the kind if this was another starter's run (USE_EXISTING).
+    await this.db.query(
+      `INSERT INTO ops.runs (run_id, workflow_id, pipeline, partition_key, run_kind, status)
+       VALUES ($1, $2, $3, $4, 'manual', 'running') ON CONFLICT (run_id) DO NOTHING`,
+      [runId, workflowId, spec.id, partition],
+    );
     apiLog.info('run started', { pipeline: spec.id, partition, workflowId, runId, force });
     return {
       runId,
@@ -135,7 +152,15 @@ export class RunsService {
       const d = await this.deadline(() => this.client.workflow.getHandle(row.workflow_id, runId).describe()).catch(
         () => undefined,
       );
-      if (d && d.status.name !== 'RUNNING') view.status = d.status.name.toLowerCase();
+      if (d && d.status.name !== 'RUNNING') {
+        // One vocabulary: Temporal's closed states in the catalog's words (a terminated or timed-out run failed).
+        view.status = RUN_STATUS_OF[d.status.name] ?? 'failed';
+        if (d.status.name === 'TERMINATED' || d.status.name === 'TIMED_OUT')
+          view.failure = {
+            type: d.status.name === 'TERMINATED' ? 'Terminated' : 'TimedOut',
+            message: `the run's workflow was ${d.status.name === 'TERMINATED' ? 'terminated' : 'timed out'} in Temporal`,
+          };
+      }
     }
     return { ...view, steps: steps.rows, quality: quality.rows };
   }
@@ -149,7 +174,7 @@ export class RunsService {
       throw err;
     });
     if (d.status.name !== 'RUNNING')
-      throw new ConflictError(`run ${runId} is ${d.status.name.toLowerCase()}, not running`);
+      throw new ConflictError(`run ${runId} is ${RUN_STATUS_OF[d.status.name] ?? 'failed'}, not running`);
     await this.deadline(() => handle.cancel());
     return { ...this.view(row), status: 'cancelling' };
   }

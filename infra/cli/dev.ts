@@ -19,6 +19,7 @@ import { startProcess, waitUntilReady, type ManagedProcess } from '../services/p
 import { startTemporalDevServer } from '../services/temporal.js';
 import { startSdkDevServer } from '../services/temporal-sdk.js';
 import { DemoLander } from './demo.js';
+import { startDemoAlertReceivers } from '../demo/alert-receivers.js';
 import { CatalogService } from '../demo/catalog-service.js';
 import { ensureDemoRecords } from '../demo/records-db.js';
 import { resolveTemporalCli } from '../services/tools.js';
@@ -198,42 +199,61 @@ export async function dev(): Promise<number> {
   const stack: ManagedProcess[] = [];
   let demo: DemoLander | undefined;
   let catalog: CatalogService | undefined;
+  let receivers: { stop(): Promise<void> } | undefined;
   const stopAll = async () => {
     demo?.stop();
     for (const proc of stack.reverse()) await proc.stop('SIGTERM', 20_000);
     await catalog?.stop();
+    await receivers?.stop();
+  };
+  // Signals are handled from the first line: a Ctrl-C (or a supervisor's SIGTERM) during the minutes of a cold
+  // start stops whatever has started so far. What a step still in flight starts afterwards dies with this process
+  // (every service runs under a watchdog tied to it).
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const interrupted = stopSignal.then((signal) => ({ interrupted: signal }));
+  const step = async <T>(work: Promise<T>): Promise<T> => {
+    const r = await Promise.race([work.then((value) => ({ value })), interrupted]);
+    if ('interrupted' in r) throw new Interrupted(r.interrupted);
+    return r.value;
   };
   try {
     const config = loadConfig();
-    await requirePortFree('FABRICA_API_PORT', config.api.port);
+    await step(requirePortFree('FABRICA_API_PORT', config.api.port));
     // Settle all three before judging, so a failure of one never leaves another's process running unseen.
-    const results = await Promise.allSettled([
-      startTemporal(config, stack),
-      startDatabase(config, stack),
-      checkLake(config),
-    ]);
+    const results = await step(
+      Promise.allSettled([startTemporal(config, stack), startDatabase(config, stack), checkLake(config)]),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const devKey = ensureDevApiKey(config);
-    const sources = await startDemoSources(config);
+    const sources = await step(startDemoSources(config));
     catalog = sources.catalog;
-    const worker = startNode('worker', 'worker/main.js', config, WORKER_NODE_FLAGS, sources.env);
+    // With no channel configured, the demo's alerts go to local receivers (a webhook and an SMTP server).
+    let alertEnv: Record<string, string> = {};
+    if (config.demo && config.alerts.channels.length === 0) {
+      const inbox = path.join(config.home, 'demo', 'inbox');
+      const demoReceivers = await step(startDemoAlertReceivers(inbox, say));
+      receivers = demoReceivers;
+      alertEnv = demoReceivers.env;
+      say(`demo alert channels: a webhook and an e-mail receiver, messages kept in ${inbox}`);
+    }
+    const worker = startNode('worker', 'worker/main.js', config, WORKER_NODE_FLAGS, { ...sources.env, ...alertEnv });
     stack.push(worker);
-    const api = startNode('api', 'api/main.js', config);
+    const api = startNode('api', 'api/main.js', config, [], alertEnv);
     stack.push(api);
-    await waitUntilReady(api, () => apiReady(config), 120_000);
+    await step(waitUntilReady(api, () => apiReady(config), 120_000));
     const base = `http://localhost:${config.api.port}`;
     say(`ready: API ${base}/api/v1  ·  OpenAPI ${base}/api/docs  ·  Temporal Web UI ${config.temporal.uiUrl}`);
+    say(`dashboard: ${base}/  (sign in with an API key${devKey ? `: the local one is in ${devKey}` : ''})`);
     if (config.demo && config.landing.kind === 'fs') {
       demo = new DemoLander(config.landing.root, config.home, config.demoHourSeconds, say);
-      await demo.start();
+      await step(demo.start());
     }
     if (devKey) say(`local admin API key in ${devKey}: curl -H "X-API-Key: $(cat ${devKey})" ${base}/api/v1/pipelines`);
     say(`data in ${config.home}; logs in ${path.join(config.home, 'logs')}; Ctrl-C stops everything`);
-    const stopSignal = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
     const died = Promise.race(
       stack.map((p) => p.exited.then((code) => `${p.name} exited (${code}); see ${p.logFile}`)),
     );
@@ -242,9 +262,21 @@ export async function dev(): Promise<number> {
     await stopAll();
     return reason.startsWith('SIG') ? 0 : 1;
   } catch (err) {
+    if (err instanceof Interrupted) {
+      say(`stopping (${err.signal}) during start-up…`);
+      await stopAll();
+      return 0;
+    }
     await stopAll();
     const message = err instanceof ConfigError ? err.message : (err as Error).message;
     process.stderr.write(`[fabrica] cannot start: ${message}\n`);
     return err instanceof ConfigError ? 78 : 1;
+  }
+}
+
+/** A stop signal arrived while the stack was starting. */
+class Interrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}`);
   }
 }

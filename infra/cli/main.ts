@@ -1,8 +1,11 @@
+import { loadDotEnv } from '../../worker/env-file.js';
 import { CLIENT_COMMANDS } from './client/args.js';
 import { USAGE } from './client/usage.js';
 
 /** Entry point of the `fabrica` command. */
 async function main(argv: string[]): Promise<number> {
+  // `.env` in the working directory (see .env.example) fills in what the environment does not set.
+  loadDotEnv();
   const [command, ...rest] = argv;
   switch (command) {
     case 'dev': {

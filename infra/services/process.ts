@@ -1,6 +1,10 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../paths.js';
+
+/** The built watchdog ({@link ./watchdog.ts}) every service runs under. */
+const WATCHDOG = path.join(projectRoot, 'dist', 'infra', 'services', 'watchdog.js');
 
 /** A child process started by the launcher or the test harness, in its own process group. */
 export interface ManagedProcess {
@@ -26,19 +30,29 @@ export interface StartProcessOptions extends Pick<SpawnOptions, 'cwd' | 'env' | 
 
 /**
  * Spawns a long-running service in its own process group (so stopping it stops its children too) with its
- * output appended to a log file.
+ * output appended to a log file. The service runs under the watchdog, which stops the group when this process goes
+ * away, however it goes (even `SIGKILL`): a launcher or a test run never leaves services behind.
  */
 export function startProcess(options: StartProcessOptions): ManagedProcess {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(options.command, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    uid: options.uid,
-    gid: options.gid,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const watched = existsSync(WATCHDOG);
+  const spec = { command: options.command, args: options.args, uid: options.uid, gid: options.gid };
+  const child = spawn(
+    watched ? process.execPath : options.command,
+    watched ? [WATCHDOG, JSON.stringify(spec)] : options.args,
+    {
+      cwd: options.cwd,
+      env: options.env,
+      ...(watched ? {} : { uid: options.uid, gid: options.gid }),
+      detached: true,
+      // stdin: the watchdog's lifeline (never written; it closes when this process ends).
+      stdio: [watched ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    },
+  );
+  // The lifeline must neither keep this process alive nor crash it once the watchdog is gone.
+  child.stdin?.on('error', () => undefined);
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let ended = false;

@@ -99,6 +99,10 @@ describe('REST API', () => {
       expect([a.status, b.status]).toEqual([202, 202]);
       expect(a.body.runId).toBe(b.body.runId);
       expect(a.body.links.temporalUi).toContain(encodeURIComponent(a.body.workflowId));
+      // The run the API just handed out is readable at once (not a 404 until its first activity wrote the catalog).
+      const now = await request(http).get(`/api/v1/runs/${a.body.runId}`).set(as('viewer'));
+      expect(now.status).toBe(200);
+      expect(['running', 'failed']).toContain(now.body.status);
       // Nothing landed for that hour: the run fails once, as a data fault.
       await env.client.workflow
         .getHandle(a.body.workflowId, a.body.runId)

@@ -86,6 +86,47 @@ describe('fabrica dev (npm start)', () => {
     expect(processesUsing(home)).toEqual([]);
   });
 
+  /** Polls (bounded) until no process of this stack is left and no port of it listens. */
+  async function stackGone(): Promise<void> {
+    for (let i = 0; i < 600; i++) {
+      const open = await Promise.all(Object.values(ports).map((p) => canConnect(p)));
+      if (processesUsing(home).length === 0 && !open.includes(true)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the stack outlived its launcher: ${processesUsing(home).join('\n')}`);
+  }
+
+  it('stops whatever has started when interrupted during start-up (Ctrl-C before "ready")', async () => {
+    const run = runLauncher(env);
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (run.output().includes('starting embedded PostgreSQL')) resolve();
+        else if (run.child.exitCode !== null) reject(new Error(`launcher exited early:\n${run.output()}`));
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+    run.child.kill('SIGINT');
+    expect(await run.exit()).toBe(0);
+    expect(run.output()).toContain('stopping (SIGINT) during start-up');
+    await stackGone();
+  });
+
+  it('takes every service down with it when the launcher is killed outright (SIGKILL)', async () => {
+    const run = runLauncher(env);
+    await run.ready();
+    run.child.kill('SIGKILL');
+    await run.exit();
+    // No handler ran: the services' watchdogs saw their lifeline close and stopped them.
+    await stackGone();
+    // And the next start finds its ports free.
+    const again = runLauncher(env);
+    await again.ready();
+    again.child.kill('SIGTERM');
+    expect(await again.exit()).toBe(0);
+    await stackGone();
+  });
+
   it('stops start-up with one line naming a malformed DATABASE_URL', async () => {
     const run = runLauncher({ ...env, DATABASE_URL: 'postgres//oops' });
     expect(await run.exit()).toBe(78);

@@ -64,7 +64,7 @@ export interface ExportManifest {
 /** Progress of an export, by Query. */
 export interface FeatureExportProgress {
   exportId: string;
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   asOf: string;
   chunksDone: number;
   chunksTotal: number;

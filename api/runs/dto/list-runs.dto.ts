@@ -11,9 +11,9 @@ export class ListRunsDto {
   @Matches(/^[a-z][a-z0-9-]{1,62}$/, { message: 'pipeline must be a pipeline id' })
   pipeline?: string;
 
-  @ApiPropertyOptional({ enum: ['running', 'succeeded', 'unchanged', 'failed'] })
+  @ApiPropertyOptional({ enum: ['running', 'succeeded', 'unchanged', 'failed', 'cancelled'] })
   @IsOptional()
-  @IsIn(['running', 'succeeded', 'unchanged', 'failed'])
+  @IsIn(['running', 'succeeded', 'unchanged', 'failed', 'cancelled'])
   status?: string;
 
   @IsPartitionKey({ optional: true })
