@@ -8,7 +8,9 @@ import { AppModule } from './app.module.js';
 import { mountDashboard } from './dashboard/static.js';
 import { ApiExceptionFilter } from './common/exception.filter.js';
 import { checkJsonBody, requireJsonBody } from './common/json-body.js';
-import { documentCommonAnswers } from './common/openapi.js';
+import { documentCommonAnswers, documentedMethods, documentLinks, methodNotAllowed } from './common/openapi.js';
+import type { FabricaConfig } from '../worker/config.js';
+import { CONFIG } from './config/config.module.js';
 import { WAREHOUSE } from './database/database.module.js';
 import { documentIdempotencyKey, IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
 import { reenterRequestContext, requestIdMiddleware } from './logging/request-logging.js';
@@ -33,6 +35,9 @@ export async function createApp(
   app.use(requestIdMiddleware({ verbose: options.accessLog ?? options.logger !== false }));
   // The web dashboard's pages and assets, outside the /api/v1 prefix (its data comes from /api/v1/dashboard).
   mountDashboard(app);
+  // A documented path asked with a method it does not have: 405 with Allow (the matchers come from the document).
+  let documented: ReturnType<typeof documentedMethods> = [];
+  app.use(methodNotAllowed(() => documented));
   // Bodies are JSON (else 415), at most 64 KB (every body this API accepts is small; else 413), shallow (else 400).
   app.use(requireJsonBody);
   app.useBodyParser('json', { limit: '64kb' });
@@ -56,13 +61,16 @@ export async function createApp(
         name: 'X-Request-Id',
         in: 'header',
         required: false,
-        schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-        description: 'Echoed in the response and in every log line of the request; a new UUID when absent or not sane.',
+        schema: { type: 'string' },
+        description:
+          'Echoed in the response and in every log line of the request when it is 1 to 128 of A-Z a-z 0-9 . _ : - (any other value, or none, gets a new UUID instead).',
       })
       .build(),
   );
   documentIdempotencyKey(document);
-  documentCommonAnswers(document);
+  documentCommonAnswers(document, { metricsPublic: app.get<FabricaConfig>(CONFIG).api.metricsPublic });
+  documentLinks(document);
+  documented = documentedMethods(document);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/v1/openapi.json' });
   return app;
 }

@@ -43,6 +43,8 @@ export interface FabricaConfig {
     metricsPublic: boolean;
     /** Requests per minute allowed per key (and per address for unauthenticated calls). */
     rateLimitPerMinute: number;
+    /** Failed sign-ins and invalid API keys allowed per address and minute before it is refused with 429. */
+    failedAuthPerMinute: number;
     /** HMAC secret of dashboard session cookies (`FABRICA_SESSION_SECRET`); undefined: random per process. */
     sessionSecret: string | undefined;
   };
@@ -284,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       keys: apiKeys(env, home),
       metricsPublic: bool(env, 'FABRICA_METRICS_PUBLIC', true),
       rateLimitPerMinute: positive(env, 'FABRICA_RATE_LIMIT_PER_MINUTE', 6000),
+      failedAuthPerMinute: positive(env, 'FABRICA_FAILED_AUTH_PER_MINUTE', 10),
       sessionSecret: sessionSecret(env),
     },
     sensor: {

@@ -54,10 +54,10 @@ export interface PartitionWindow {
 }
 
 const ENTITY = '[A-Za-z0-9_-]{1,32}';
-const DATE = '\\d{4}-\\d{2}-\\d{2}';
+const DATE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
 
 /** Any partition key of any kind (the API's DTOs check this shape; the pipeline's kind is checked after). */
-export const PARTITION_KEY_PATTERN = new RegExp(`^(${ENTITY}@)?${DATE}(T\\d{2})?$`);
+export const PARTITION_KEY_PATTERN = new RegExp(`^(${ENTITY}@)?${DATE}(T[0-9]{2})?$`);
 
 /** The shape of the keys of one partitioning. */
 export function partitionKeyPattern(p: Pick<Partitioning, 'kind'>): RegExp {

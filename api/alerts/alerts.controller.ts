@@ -17,12 +17,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiParam,
-  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { AlertsService } from './alerts.service.js';
-import { AckAlertDto, CreateSilenceDto, ListAlertsDto, ListDeliveriesDto } from './dto/alerts.dto.js';
+import { AckAlertDto, CreateSilenceDto, ListAlertsDto, ListDeliveriesDto, ListSilencesDto } from './dto/alerts.dto.js';
 
 const idParam = { name: 'id', schema: { type: 'integer', minimum: 1, maximum: 999999999999999 } } as const;
 
@@ -84,10 +83,9 @@ export class AlertsController {
 
   /** Silences (active ones unless `all=true`). */
   @Get('alert-silences')
-  @ApiQuery({ name: 'all', required: false, schema: { type: 'string', enum: ['true', 'false'] } })
   @ApiOkResponse({ description: 'A list of silences.' })
-  silences(@Query('all') all?: string) {
-    return this.alerts.silences(all === 'true');
+  silences(@Query() q: ListSilencesDto) {
+    return this.alerts.silences(q.all === 'true');
   }
 
   /** Silences matching alerts for a while: they are recorded, not sent (operator). */

@@ -6,9 +6,6 @@ import { CONFIG } from '../config/config.module.js';
 import { RateLimiter } from './rate-limiter.js';
 import { sessionCookie, SessionSigner, type Session } from './session.js';
 
-/** Failed sign-ins (and invalid keys) allowed per address and minute before the address is refused with 429. */
-export const FAILED_SIGN_INS_PER_MINUTE = 10;
-
 /** How a request identifies itself. */
 export type Identity =
   | { via: 'header'; key: Pick<ApiKeyEntry, 'name' | 'role'> }
@@ -37,7 +34,7 @@ export class AuthState {
 
   constructor(@Inject(CONFIG) readonly config: FabricaConfig) {
     this.limiter = new RateLimiter(config.api.rateLimitPerMinute);
-    this.failures = new RateLimiter(Math.min(FAILED_SIGN_INS_PER_MINUTE, config.api.rateLimitPerMinute));
+    this.failures = new RateLimiter(Math.min(config.api.failedAuthPerMinute, config.api.rateLimitPerMinute));
     this.signer = new SessionSigner(config.api.sessionSecret);
   }
 

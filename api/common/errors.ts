@@ -14,7 +14,11 @@ export class ConflictError extends Error {
   }
 }
 
-/** Input that passed the DTO's shape checks but is still invalid (e.g. an impossible date); mapped to 400. */
+/**
+ * Input that matches the documented schema (the DTO's shape checks) but cannot be used: an impossible date, a
+ * partition of another kind, an inverted or too long range, a name nothing is registered under. Mapped to 422, so
+ * that 400 always means "not what the OpenAPI document describes".
+ */
 export class InvalidInputError extends Error {
   constructor(
     readonly field: string,

@@ -58,7 +58,7 @@ function messageOf(exception: HttpException): string | string[] {
 }
 
 /**
- * The HTTP answer to `exception`: validation and Nest HTTP errors keep their status; domain errors become 400/404/409;
+ * The HTTP answer to `exception`: validation and Nest HTTP errors keep their status; domain errors become 422/404/409;
  * Temporal or PostgreSQL unreachable becomes 503; anything else is a 500 whose details never reach the client.
  */
 export function errorBody(exception: unknown, requestId?: string): ErrorBody {
@@ -68,7 +68,7 @@ export function errorBody(exception: unknown, requestId?: string): ErrorBody {
     return withId({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: messageOf(exception) });
   }
   if (exception instanceof InvalidInputError)
-    return withId({ statusCode: 400, error: 'Bad Request', message: [exception.message] });
+    return withId({ statusCode: 422, error: 'Unprocessable Entity', message: [exception.message] });
   if (exception instanceof NotFoundError)
     return withId({ statusCode: 404, error: 'Not Found', message: exception.message });
   if (exception instanceof ConflictError)

@@ -8,17 +8,21 @@ export const MAX_JSON_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
- * What is wrong with a parsed JSON body, if anything: nesting deeper than `maxDepth` levels, or a forbidden key.
+ * What is wrong with a parsed JSON body, if anything: nesting deeper than `maxDepth` levels, a forbidden key, or a
+ * NUL character in a string or a key.
  * Iterative, so a hostile body cannot overflow the stack here.
  */
 export function jsonBodyProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): string | undefined {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
+    // PostgreSQL text cannot hold U+0000: refused here, for every field, rather than failing deep in a query.
+    if (typeof v === 'string' && v.includes('\u0000')) return 'the body may not contain NUL characters (\\u0000)';
     if (typeof v !== 'object' || v === null) continue;
     if (depth > maxDepth) return `the body is nested deeper than ${maxDepth} levels`;
     for (const [key, child] of Object.entries(v)) {
       if (FORBIDDEN_KEYS.has(key)) return `the body may not have a field named ${key}`;
+      if (key.includes('\u0000')) return 'the body may not contain NUL characters (\\u0000)';
       stack.push([child, depth + 1]);
     }
   }

@@ -10,6 +10,8 @@ import { PARTITION_KEY_PATTERN } from '../../workflows/partitions.js';
 export function IsPartitionKey(options: { optional?: boolean } = {}): PropertyDecorator {
   const doc = {
     example: 'M07@2026-11-20T10',
+    pattern: PARTITION_KEY_PATTERN.source,
+    maxLength: 64,
     description:
       "Partition key of the pipeline's kind: <entity>@<YYYY-MM-DDTHH> (entity-hour), <entity>@<YYYY-MM-DD> (entity-day) or <YYYY-MM-DD> (day), local time.",
   };

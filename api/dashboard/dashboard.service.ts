@@ -120,6 +120,8 @@ export class DashboardService {
     const to = q.to ?? (q.from && q.from > nowDay ? q.from : nowDay);
     let from = q.from;
     if (from === undefined) {
+      const day: Partitioning = { kind: 'day', timeZone: zone, calendar: ALL_DAYS };
+      if (!isPeriod(day, to)) throw new InvalidInputError('to', 'is not a real date');
       const d = new Date(`${to}T00:00:00Z`);
       d.setUTCDate(d.getUTCDate() - (defaultDays - 1));
       from = d.toISOString().slice(0, 10);

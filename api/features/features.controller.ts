@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiParam,
   ApiBadRequestResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -52,6 +53,8 @@ export class FeaturesController {
 
   /** The latest feature vector of an entity (e.g. a machine), computed by the same query as exports. */
   @Get('features/:featureSet/:entityId')
+  @ApiParam({ name: 'featureSet', schema: { type: 'string', example: 'machine-maintenance-daily' } })
+  @ApiParam({ name: 'entityId', schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', example: 'M07' } })
   @ApiOkResponse({ description: 'The feature vector.' })
   @ApiNotFoundResponse({ description: 'Unknown feature set, or no data for the entity.' })
   online(@Param('featureSet') featureSet: string, @Param('entityId') entityId: string): Promise<OnlineFeatures> {

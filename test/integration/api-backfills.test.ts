@@ -42,18 +42,19 @@ describe('REST API: backfills and schedules', () => {
     await env.close();
   });
 
+  // 400: not as the OpenAPI document describes; 422: well-formed, but the values cannot be used.
   it.each([
-    [{ from: '2026-09-28T06' }, 'to'],
-    [{ from: '2026-09-28T18', to: '2026-09-28T06' }, 'to'],
-    [{ from: '2026-02-30T06', to: '2026-03-01T06' }, 'from'],
-    [{ from: '2024-01-01T06', to: '2026-09-28T06' }, 'to'],
-    [{ from: '2026-09-28T06', to: '2026-09-28T17', machines: ['M99'] }, 'machines'],
-    [{ from: '2026-09-28T06', to: '2026-09-28T17', mode: 'sometimes' }, 'mode'],
-    [{ from: '2026-09-28T06', to: '2026-09-28T17', maxConcurrency: 0 }, 'maxConcurrency'],
-    [{ from: "2026-09-28T06'; DROP TABLE ops.runs;--", to: '2026-09-28T17' }, 'from'],
-  ])('answers 400 naming the field for %j', async (body, field) => {
+    [{ from: '2026-09-28T06' }, 'to', 400],
+    [{ from: '2026-09-28T18', to: '2026-09-28T06' }, 'to', 422],
+    [{ from: '2026-02-30T06', to: '2026-03-01T06' }, 'from', 422],
+    [{ from: '2024-01-01T06', to: '2026-09-28T06' }, 'to', 422],
+    [{ from: '2026-09-28T06', to: '2026-09-28T17', machines: ['M99'] }, 'machines', 422],
+    [{ from: '2026-09-28T06', to: '2026-09-28T17', mode: 'sometimes' }, 'mode', 400],
+    [{ from: '2026-09-28T06', to: '2026-09-28T17', maxConcurrency: 0 }, 'maxConcurrency', 400],
+    [{ from: "2026-09-28T06'; DROP TABLE ops.runs;--", to: '2026-09-28T17' }, 'from', 400],
+  ])('answers %j naming the field %s with %d', async (body, field, status) => {
     const res = await post('/pipelines/factory-machine-signals/backfills', 'operator', body);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(status);
     expect(JSON.stringify(res.body.message)).toContain(field);
   });
 

@@ -122,15 +122,19 @@ describe('dataset partitions and metrics', () => {
     });
   });
 
-  it('answers 404 for an unknown dataset, 400 naming the partition for a bad one, 401 without a key', async () => {
+  it('answers 404 for an unknown dataset, 400/422 naming the partition for a bad one, 401 without a key', async () => {
     const unknown = await request(http)
       .get(partitionUrl('nope', partitionOf(GOOD)))
       .set(viewer());
     expect(unknown.status).toBe(404);
     expect(unknown.body.message).toContain('dataset "nope"');
-    for (const bad of ['M07-2026-11-20', 'M07@2026-02-30T10', `M07@2026-11-20T10${'x'.repeat(60)}`]) {
+    for (const [bad, status] of [
+      ['M07-2026-11-20', 400],
+      [`M07@2026-11-20T10${'x'.repeat(60)}`, 400],
+      ['M07@2026-02-30T10', 422],
+    ] as const) {
       const res = await request(http).get(partitionUrl('production_events', bad)).set(viewer());
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(status);
       expect(JSON.stringify(res.body.message)).toContain('partition');
     }
     expect((await request(http).get(partitionUrl('production_events', partitionOf(GOOD)))).status).toBe(401);

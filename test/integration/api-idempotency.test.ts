@@ -207,9 +207,9 @@ describe('REST API: Idempotency-Key and request ids', () => {
     it('stores a 4xx answer (replayed as it was) but never a 5xx (a retry runs again)', async () => {
       const bad = { partition: 'M14@2025-02-30T10' };
       const first = await post(RUNS, 'operator', bad, { 'Idempotency-Key': 'bad-1' });
-      expect(first.status).toBe(400);
+      expect(first.status).toBe(422);
       const again = await post(RUNS, 'operator', bad, { 'Idempotency-Key': 'bad-1' });
-      expect(again.status).toBe(400);
+      expect(again.status).toBe(422);
       expect(again.headers['idempotent-replayed']).toBe('true');
       expect(again.body).toEqual(first.body);
 

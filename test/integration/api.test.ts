@@ -69,7 +69,6 @@ describe('REST API', () => {
     it.each([
       [{}, 'partition'],
       [{ partition: 'M07-2026-11-20' }, 'partition'],
-      [{ partition: 'M07@2026-02-30T10' }, 'partition'],
       [{ partition: 'M07@2026-11-20T10', force: 'yes' }, 'force'],
       [{ partition: 'M07@2026-11-20T10', extra: 1 }, 'extra'],
     ])('answers 400 naming the field for %j', async (body, field) => {
@@ -81,6 +80,14 @@ describe('REST API', () => {
       expect(JSON.stringify(res.body.message)).toContain(field);
     });
 
+    it('answers 422 naming the field for a well-formed partition that is no real hour', async () => {
+      const res = await request(http)
+        .post('/api/v1/pipelines/factory-machine-signals/runs')
+        .set(as('operator'))
+        .send({ partition: 'M07@2026-02-30T10' });
+      expect(res.status).toBe(422);
+      expect(JSON.stringify(res.body.message)).toContain('partition');
+    });
     it('refuses a huge body with 413', async () => {
       const res = await request(http)
         .post('/api/v1/pipelines/factory-machine-signals/runs')

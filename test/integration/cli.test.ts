@@ -138,7 +138,7 @@ describe('fabrica CLI (REST client)', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(exp.exportId);
     const training = await cli([...args, '--training'], as('operator'));
-    expect([training.code, training.stderr]).toEqual([1, expect.stringMatching(/^fabrica: 400 .*training/)]);
+    expect([training.code, training.stderr]).toEqual([1, expect.stringMatching(/^fabrica: 422 .*training/)]);
   });
 
   it('exits 1 with the API status and message when the API answers an error, never with a stack trace', async () => {
@@ -147,7 +147,7 @@ describe('fabrica CLI (REST client)', () => {
     const badPartition = await cli(['runs', 'start', PIPELINE, 'M05@2026-02-30T10'], as('operator'));
     expect(badPartition.code).toBe(1);
     expect(badPartition.stderr).toBe(
-      'fabrica: 400 partition is not a partition of factory-machine-signals (like M07@2026-11-20T10, a real local hour)\n',
+      'fabrica: 422 partition is not a partition of factory-machine-signals (like M07@2026-11-20T10, a real local hour)\n',
     );
     const forbidden = await cli(['runs', 'start', PIPELINE, 'M05@2026-11-18T10'], as('viewer'));
     expect(forbidden.code).toBe(1);

@@ -164,20 +164,22 @@ describe('web dashboard', () => {
     expect((await request(http).get('/assets/nope.mjs')).status).toBe(404);
   });
 
-  it('answers 400 naming the field for bad dashboard queries', async () => {
+  it('answers 400 (not as documented) or 422 (values that cannot be used) naming the field for bad queries', async () => {
     const get = (url: string) => request(http).get(`/api/v1/dashboard${url}`).set('X-API-Key', api.keys.viewer);
-    for (const [url, field] of [
-      ['/yield/heatmap?day=2026-13-45', 'day'],
-      ['/yield/heatmap?day=20261102', 'day'],
-      ['/freshness?now=yesterday', 'now'],
-      ['/yield/trends?from=2026-11-05&to=2026-11-01', 'to'],
-      ['/yield/trends?machines=M01,DROP%20TABLE', 'machines'],
-      ['/yield/scrap?limit=0', 'limit'],
-      ['/pipelines?hours=10000', 'hours'],
-      ['/partition?partition=M07@2026-11-02T25', 'partition'],
+    for (const [url, field, status] of [
+      ['/yield/heatmap?day=2026-13-45', 'day', 422],
+      ['/yield/heatmap?day=20261102', 'day', 400],
+      ['/freshness?now=yesterday', 'now', 400],
+      ['/freshness?now=2026-13-01T00:00:00Z', 'now', 422],
+      ['/yield/trends?from=2026-11-05&to=2026-11-01', 'to', 422],
+      ['/yield/trends?machines=M01,DROP%20TABLE', 'machines', 400],
+      ['/yield/scrap?limit=0', 'limit', 400],
+      ['/yield/lab?to=0000-00-00', 'to', 422],
+      ['/pipelines?hours=10000', 'hours', 400],
+      ['/partition?partition=M07@2026-11-02T25', 'partition', 422],
     ] as const) {
       const res = await get(url);
-      expect({ url, status: res.status }).toEqual({ url, status: 400 });
+      expect({ url, status: res.status }).toEqual({ url, status });
       expect(JSON.stringify(res.body.message)).toContain(field);
     }
     expect((await request(http).get('/api/v1/dashboard/freshness')).status).toBe(401);

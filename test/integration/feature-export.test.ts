@@ -482,17 +482,17 @@ describe('feature exports', () => {
     };
     const base = { featureSet: 'machine-maintenance-daily', from: D1, to: D2 };
     expect((await post({ ...base, featureSet: 'nope' })).body.message).toMatch(/featureSet/);
-    expect((await post({ ...base, featureSet: 'nope' })).status).toBe(400);
+    expect((await post({ ...base, featureSet: 'nope' })).status).toBe(422);
     const inverted = await post({ ...base, from: D2, to: D1 });
-    expect([inverted.status, inverted.body.message]).toEqual([400, expect.stringMatching(/^to /)]);
+    expect([inverted.status, inverted.body.message]).toEqual([422, expect.stringMatching(/^to /)]);
     const future = await post({ ...base, asOf: '2999-01-01T00:00:00Z' });
-    expect([future.status, future.body.message]).toEqual([400, expect.stringMatching(/asOf/)]);
+    expect([future.status, future.body.message]).toEqual([422, expect.stringMatching(/asOf/)]);
     const noLabel = await post({ ...base, featureSet: 'production-events', training: true });
-    expect([noLabel.status, noLabel.body.message]).toEqual([400, expect.stringMatching(/training/)]);
+    expect([noLabel.status, noLabel.body.message]).toEqual([422, expect.stringMatching(/training/)]);
     const badFormat = await post({ ...base, format: 'xlsx' });
     expect([badFormat.status, badFormat.body.message]).toEqual([400, expect.stringMatching(/format/)]);
     const notADay = await post({ ...base, from: '2026-02-30' });
-    expect([notADay.status, notADay.body.message]).toEqual([400, expect.stringMatching(/from/)]);
+    expect([notADay.status, notADay.body.message]).toEqual([422, expect.stringMatching(/from/)]);
     expect((await post(base, api.keys.viewer)).status).toBe(403);
     await http()
       .get('/api/v1/feature-exports/machine-maintenance-daily-v1-0000000000000000')

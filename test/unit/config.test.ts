@@ -29,7 +29,14 @@ describe('configuration', () => {
     expect(c.inventoryDatabaseUrl).toBe('postgres://fabrica:fabrica@127.0.0.1:5544/fabrica_inventory');
     expect(c.lake.kind).toBe('fs');
     expect(c.demo).toBe(true);
-    expect(c.api).toEqual({ host: '127.0.0.1', port: 3000, keys: [], metricsPublic: true, rateLimitPerMinute: 6000 });
+    expect(c.api).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      keys: [],
+      metricsPublic: true,
+      rateLimitPerMinute: 6000,
+      failedAuthPerMinute: 10,
+    });
     expect(c.lake).toEqual({ kind: 'fs', root: path.join(home, 'lake') });
   });
 

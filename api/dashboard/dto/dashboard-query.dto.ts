@@ -5,7 +5,6 @@ import {
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   Matches,
@@ -15,18 +14,21 @@ import {
 } from 'class-validator';
 import { IsPartitionKey } from '../../common/partition-key.decorator.js';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
+/** An instant with its offset (an impossible one, e.g. month 13, is a 422 from the service). */
+const INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 const PIPELINE = /^[a-z][a-z0-9-]{1,62}$/;
+const MACHINE = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** `now`: the instant the page is computed for (tests inject it; default the server's clock). */
 export class NowQueryDto {
   @ApiPropertyOptional({
     example: '2026-11-20T20:00:00-03:00',
+    pattern: INSTANT.source,
     description: 'The instant the page is computed for (ISO-8601 with offset); default: the server’s clock.',
   })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'now must be an ISO-8601 instant' })
-  @Matches(/(Z|[+-]\d{2}:?\d{2})$/, { message: 'now must carry a time zone offset (Z or ±hh:mm)' })
+  @Matches(INSTANT, { message: 'now must be an ISO-8601 instant with an offset, e.g. 2026-11-20T20:00:00-03:00' })
   now?: string;
 }
 
@@ -34,6 +36,8 @@ export class NowQueryDto {
 export class HeatmapQueryDto extends NowQueryDto {
   @ApiPropertyOptional({
     example: '2026-11-20',
+    format: 'date',
+    pattern: DAY.source,
     description: 'Plant-local day (YYYY-MM-DD); default: the day of `now`.',
   })
   @IsOptional()
@@ -43,13 +47,20 @@ export class HeatmapQueryDto extends NowQueryDto {
 
 /** A range of plant-local days. */
 export class DayRangeQueryDto extends NowQueryDto {
-  @ApiPropertyOptional({ example: '2026-11-16', description: 'First plant-local day (default: 6 days before `to`).' })
+  @ApiPropertyOptional({
+    example: '2026-11-16',
+    format: 'date',
+    pattern: DAY.source,
+    description: 'First plant-local day (default: 6 days before `to`).',
+  })
   @IsOptional()
   @Matches(DAY, { message: 'from must be a date YYYY-MM-DD' })
   from?: string;
 
   @ApiPropertyOptional({
     example: '2026-11-20',
+    format: 'date',
+    pattern: DAY.source,
     description: 'Last plant-local day, inclusive (default: the day of `now`).',
   })
   @IsOptional()
@@ -60,8 +71,10 @@ export class DayRangeQueryDto extends NowQueryDto {
 /** Query of `GET /dashboard/yield/trends`. */
 export class TrendsQueryDto extends DayRangeQueryDto {
   @ApiPropertyOptional({
-    type: [String],
-    example: 'M01,M07',
+    type: 'array',
+    items: { type: 'string', pattern: MACHINE.source },
+    maxItems: 50,
+    example: ['M01', 'M07'],
     description: 'Machines (comma-separated); default: every machine with data in the range.',
   })
   @IsOptional()
@@ -71,7 +84,7 @@ export class TrendsQueryDto extends DayRangeQueryDto {
   @IsArray({ message: 'machines must be a comma-separated list of machine ids' })
   @ArrayMaxSize(50)
   @IsString({ each: true })
-  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { each: true, message: 'machines must be machine ids like M07' })
+  @Matches(MACHINE, { each: true, message: 'machines must be machine ids like M07' })
   machines?: string[];
 
   @ApiPropertyOptional({
@@ -86,7 +99,7 @@ export class TrendsQueryDto extends DayRangeQueryDto {
 
 /** Query of `GET /dashboard/yield/scrap`. */
 export class ScrapQueryDto extends DayRangeQueryDto {
-  @ApiPropertyOptional({ default: 10, minimum: 1, maximum: 100 })
+  @ApiPropertyOptional({ type: 'integer', default: 10, minimum: 1, maximum: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -97,7 +110,13 @@ export class ScrapQueryDto extends DayRangeQueryDto {
 
 /** Query of `GET /dashboard/pipelines` (a window of hours ending at `now`). */
 export class PipelinesQueryDto extends NowQueryDto {
-  @ApiPropertyOptional({ default: 24, minimum: 1, maximum: 24 * 31, description: 'Hours before `now` shown.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    default: 24,
+    minimum: 1,
+    maximum: 24 * 31,
+    description: 'Hours before `now` shown.',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -105,7 +124,11 @@ export class PipelinesQueryDto extends NowQueryDto {
   @Max(24 * 31)
   hours?: number;
 
-  @ApiPropertyOptional({ example: 'factory-machine-signals', description: 'Only this pipeline.' })
+  @ApiPropertyOptional({
+    example: 'factory-machine-signals',
+    pattern: PIPELINE.source,
+    description: 'Only this pipeline.',
+  })
   @IsOptional()
   @IsString()
   @Matches(PIPELINE, { message: 'pipeline must be a pipeline id' })
@@ -114,7 +137,11 @@ export class PipelinesQueryDto extends NowQueryDto {
 
 /** Query of `GET /dashboard/partition`. */
 export class PartitionQueryDto {
-  @ApiPropertyOptional({ example: 'factory-machine-signals', default: 'factory-machine-signals' })
+  @ApiPropertyOptional({
+    example: 'factory-machine-signals',
+    default: 'factory-machine-signals',
+    pattern: PIPELINE.source,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(63)

@@ -5,7 +5,7 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-vali
 
 /** Query of `GET /runs`. */
 export class ListRunsDto {
-  @ApiPropertyOptional({ example: 'factory-machine-signals' })
+  @ApiPropertyOptional({ example: 'factory-machine-signals', pattern: '^[a-z][a-z0-9-]{1,62}$' })
   @IsOptional()
   @IsString()
   @Matches(/^[a-z][a-z0-9-]{1,62}$/, { message: 'pipeline must be a pipeline id' })
@@ -19,7 +19,7 @@ export class ListRunsDto {
   @IsPartitionKey({ optional: true })
   partition?: string;
 
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ type: 'integer', default: 1, minimum: 1, maximum: 100_000 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -27,7 +27,7 @@ export class ListRunsDto {
   @Max(100_000)
   page = 1;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @ApiPropertyOptional({ type: 'integer', default: 50, minimum: 1, maximum: 500 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
