@@ -13,6 +13,12 @@ type Operation = {
 /** Vendor extension the {@link Public} decorator leaves on an operation: it needs no key. */
 export const PUBLIC_EXTENSION = 'x-fabrica-public';
 
+/**
+ * Vendor extension naming the least role an operation needs (`viewer`, `operator`, `admin`): the {@link MinRole}
+ * decorator's, else the guard's default (GET: viewer, other methods: operator). Kept in the published document.
+ */
+export const ROLE_EXTENSION = 'x-fabrica-role';
+
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 /**
@@ -57,10 +63,13 @@ export function documentCommonAnswers(document: OpenAPIObject, options: { metric
       };
       const isPublic = op[PUBLIC_EXTENSION] === true || (path.endsWith('/metrics') && options.metricsPublic);
       delete op[PUBLIC_EXTENSION];
-      if (isPublic) op.security = [];
-      else {
+      if (isPublic) {
+        op.security = [];
+        delete op[ROLE_EXTENSION];
+      } else {
+        op[ROLE_EXTENSION] ??= method === 'get' ? 'viewer' : 'operator';
         add('401', 'No API key, or an unknown one (X-API-Key, Authorization: Bearer, or the dashboard session).');
-        add('403', 'The key’s role may not do this; the message names the role needed.');
+        add('403', `Needs the ${String(op[ROLE_EXTENSION])} role or above; the message names it.`);
       }
       add('429', 'Rate limit exceeded.', retryAfter);
       add('503', 'A dependency (Temporal or PostgreSQL) is unavailable; retry later.', retryAfter);
