@@ -400,6 +400,32 @@ describe('web dashboard', () => {
     await page.waitForSelector(`#open-alerts-table tr[data-alert="${target}"] .ack[data-acknowledged-by]`);
     const [acked] = await q(`SELECT acknowledged_by, ack_comment FROM ops.alerts WHERE id = $1`, [target]);
     expect(acked).toEqual({ acknowledged_by: 'test-operator', ack_comment: 'acknowledged on the dashboard' });
+    // An operator silences M07's alerts of the machine pipeline for 30 minutes from the page, then ends it early.
+    await page.selectOption('#silence-form select[name=pipeline]', 'factory-machine-signals');
+    await page.fill('#silence-form input[name=partitionPrefix]', 'M07@');
+    await page.fill('#silence-form input[name=minutes]', '30');
+    await page.fill('#silence-form input[name=reason]', 'maintenance on M07');
+    await page.click('#silence-form button[type=submit]');
+    const silenceId = await (await page.waitForSelector('#silence-result[data-silence]')).getAttribute('data-silence');
+    const [silence] = await q(
+      `SELECT pipeline, kind, partition_prefix, reason, created_by, ends_at > now() AS active,
+              round(extract(epoch FROM ends_at - starts_at) / 60) AS minutes
+         FROM ops.alert_silences WHERE id = $1`,
+      [silenceId],
+    );
+    expect(silence).toEqual({
+      pipeline: 'factory-machine-signals',
+      kind: null,
+      partition_prefix: 'M07@',
+      reason: 'maintenance on M07',
+      created_by: 'test-operator',
+      active: true,
+      minutes: '30',
+    });
+    await page.click(`#silences-table tr[data-silence="${silenceId}"] .end-silence`);
+    await page.waitForSelector(`#silences-table tr[data-silence="${silenceId}"][data-active="false"]`);
+    const [ended] = await q(`SELECT ends_at <= now() AS ended FROM ops.alert_silences WHERE id = $1`, [silenceId]);
+    expect(ended).toEqual({ ended: true });
     await screenshot(page, ART, 'freshness');
 
     // The next working morning at 09:30: nothing since 18:00 the day before (15.5 h, over the 2 h SLA in working
@@ -554,6 +580,8 @@ describe('web dashboard', () => {
       await open(page, `#/freshness?now=${AFTERNOON}`, '#open-alerts-table');
       expect(await page.$$('#open-alerts-table button')).toHaveLength(0);
       expect(await page.$('#ack-viewer-note')).not.toBeNull();
+      expect(await page.$('#silence-form')).toBeNull();
+      expect(await page.$$('#silences-table button')).toHaveLength(0);
       await screenshot(page, ART, 'pipelines-viewer');
       // The viewer's session cookie (the browser context's) cannot resume it.
       const res = await context.request.post(`${base}/api/v1/backfills/${backfillId}/resume`, {

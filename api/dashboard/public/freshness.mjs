@@ -1,7 +1,7 @@
 // Freshness: per pipeline and entity, the last partition published and its staleness against the SLA; today's
 // missing and incomplete partitions with their reasons; open alerts (operators acknowledge them) and the latest
 // deliveries of alert messages to their channels.
-import { api, el, externalLink, fmt, localTime, pageLink, table } from './util.mjs';
+import { api, el, externalLink, field, fmt, localTime, pageLink, table } from './util.mjs';
 
 /** The acknowledgement cell of an open alert: who acknowledged it, or (for operators) a button. */
 function ackCell(a, ctx) {
@@ -37,6 +37,112 @@ function ackCell(a, ctx) {
     );
   else cell.append('–');
   return { node: cell };
+}
+
+/** An active silence's row: what it matches, until when, why; operators can end it now. */
+function silenceRow(x, ctx) {
+  const status = el('span', { class: 'silence-status' });
+  const end = () =>
+    el(
+      'button',
+      {
+        type: 'button',
+        class: 'end-silence',
+        onclick: (ev) => {
+          ev.target.disabled = true;
+          api(`/alert-silences/${x.id}/expire`, undefined, { method: 'POST', body: '{}' })
+            .then(() => {
+              status.textContent = 'ended';
+              status.closest('tr').dataset.active = 'false';
+              ev.target.remove();
+            })
+            .catch((err) => {
+              ev.target.disabled = false;
+              status.dataset.error = String(err.status);
+              status.textContent = `refused: ${err.message}`;
+            });
+        },
+      },
+      'end now',
+    );
+  return {
+    attrs: { dataset: { silence: x.id, active: String(x.active) } },
+    cells: [
+      x.pipeline ?? 'all pipelines',
+      x.kind ?? 'all kinds',
+      x.partitionPrefix ?? '',
+      localTime(x.endsAt, 'UTC'),
+      x.reason,
+      x.createdBy,
+      { node: el('span', {}, status, ctx?.canOperate ? end() : '') },
+    ],
+  };
+}
+
+/** Active silences, and (for operators) a form to silence alerts for a while. */
+function silencesSection(silences, pipelines, ctx) {
+  const silencesTable = (items) =>
+    table(
+      'silences-table',
+      ['pipeline', 'kind', 'partition prefix', 'until (UTC)', 'reason', 'by', ''],
+      items.map((x) => silenceRow(x, ctx)),
+    );
+  const list = silences.items.length
+    ? silencesTable(silences.items)
+    : el('p', { class: 'hint', id: 'no-silences' }, 'No active silence.');
+  const section = el('section', { id: 'silences' }, el('h3', {}, `Silences (${silences.items.length} active)`), list);
+  if (!ctx?.canOperate) return section;
+  const pipeline = el(
+    'select',
+    { name: 'pipeline' },
+    el('option', { value: '' }, 'all pipelines'),
+    pipelines.map((p) => el('option', { value: p }, p)),
+  );
+  const kind = el(
+    'select',
+    { name: 'kind' },
+    el('option', { value: '' }, 'all kinds'),
+    ['run_failed', 'freshness', 'incomplete_file'].map((k) => el('option', { value: k }, k)),
+  );
+  const prefix = el('input', { name: 'partitionPrefix', placeholder: 'e.g. M07@', maxlength: 120 });
+  const minutes = el('input', { name: 'minutes', type: 'number', min: 1, max: 43200, value: 120, required: true });
+  const reason = el('input', { name: 'reason', required: true, maxlength: 500, placeholder: 'why (maintenance…)' });
+  const result = el('span', { id: 'silence-result', role: 'status' });
+  const form = el(
+    'form',
+    {
+      id: 'silence-form',
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        const body = { minutes: Number(minutes.value), reason: reason.value };
+        if (pipeline.value) body.pipeline = pipeline.value;
+        if (kind.value) body.kind = kind.value;
+        if (prefix.value) body.partitionPrefix = prefix.value;
+        api('/alert-silences', undefined, { method: 'POST', body: JSON.stringify(body) })
+          .then((x) => {
+            result.textContent = `silenced until ${localTime(x.endsAt, 'UTC')} UTC`;
+            result.dataset.silence = x.id;
+            delete result.dataset.error;
+            const tbody = section.querySelector('#silences-table tbody');
+            if (tbody) tbody.prepend(silencesTable([x]).querySelector('tbody tr'));
+            else section.querySelector('#no-silences')?.replaceWith(silencesTable([x]));
+          })
+          .catch((err) => {
+            result.dataset.error = String(err.status);
+            result.textContent = `refused: ${err.message}`;
+          });
+      },
+    },
+    field('Pipeline', pipeline),
+    field('Kind', kind),
+    field('Partition prefix', prefix),
+    field('Minutes', minutes),
+    field('Reason', reason),
+    el('button', { type: 'submit' }, 'silence'),
+    result,
+  );
+  section.append(el('h4', {}, 'Silence alerts for a while'), form);
+  return section;
 }
 
 /** Open alerts with their acknowledgement, and the latest deliveries with their status. */
@@ -112,10 +218,11 @@ function problems(id, title, list, zoneNote) {
 }
 
 export async function renderFreshness(params, ctx) {
-  const [f, open, deliveries] = await Promise.all([
+  const [f, open, deliveries, silences] = await Promise.all([
     api('/dashboard/freshness', { now: params.now }),
     api('/alerts', { state: 'open', limit: 200 }),
     api('/alert-deliveries', { limit: 20 }),
+    api('/alert-silences'),
   ]);
   return el(
     'div',
@@ -175,5 +282,10 @@ export async function renderFreshness(params, ctx) {
       ),
     ),
     alertsSection(open, deliveries, ctx),
+    silencesSection(
+      silences,
+      f.pipelines.map((p) => p.pipeline),
+      ctx,
+    ),
   );
 }
