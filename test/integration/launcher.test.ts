@@ -56,6 +56,10 @@ describe('fabrica dev (npm start)', () => {
       openapi: string;
     };
     expect(openapi.openapi).toMatch(/^3\./);
+    // The dashboard is served by the API process, and start-up says where.
+    expect(first.output()).toContain(`dashboard: http://localhost:${ports.api}/`);
+    const page = await fetch(`http://127.0.0.1:${ports.api}/`);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/html')]);
 
     const address = `127.0.0.1:${ports.temporal}`;
     let connection = await Connection.connect({ address });
