@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { Client } from '@temporalio/client';
 import pg from 'pg';
 import { Gauge, Histogram, Registry } from 'prom-client';
@@ -55,7 +55,10 @@ const yieldPipeline = () => pipelineOfDataset('machine_yield_hourly');
  * backfills' state lives in their workflows) with a short deadline.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements BeforeApplicationShutdown {
+  /** Reads of Temporal still going (a scrape answers at its deadline and leaves them to finish). */
+  private readonly inflight = new Set<Promise<unknown>>();
+
   private readonly runs: Gauge<'pipeline' | 'status'>;
   private readonly alerts: Gauge<'kind'>;
   private readonly rows: Gauge<'dataset'>;
@@ -223,6 +226,13 @@ export class MetricsService {
       const progress = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
       return { ok: progress.length === ids.length, progress };
     });
+    // Tracked until settled: the connection is closed only after them (see beforeApplicationShutdown).
+    const settled = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.finally(() => this.inflight.delete(settled));
     const late = new Promise<Backfills>((resolve) => {
       timer = setTimeout(() => resolve({ ok: false, progress: [] }), BACKFILL_DEADLINE_MS + 500);
     });
@@ -234,6 +244,14 @@ export class MetricsService {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Waits for the reads of Temporal a scrape left behind (each bounded by its deadline) before the Temporal module
+   * closes the connection: a read retrying on a closed channel would throw from the SDK's timer.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.inflight]);
   }
 
   // Synchronous, so two concurrent scrapes never interleave a reset with another's values.
