@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
+import type { AlertForMessage } from '../../activities/alerts/messages.js';
 import type { FabricaConfig } from '../../worker/config.js';
 import { PIPELINES } from '../../activities/registry/pipelines.js';
 import { SOURCES } from '../../workflows/sources/index.js';
@@ -8,18 +9,9 @@ import { CONFIG } from '../config/config.module.js';
 import { WAREHOUSE } from '../database/database.module.js';
 import type { CreateSilenceDto, ListAlertsDto, ListDeliveriesDto } from './dto/alerts.dto.js';
 
-/** An alert as the API shows it. */
-export interface AlertView {
-  id: number;
-  kind: string;
-  severity: string;
-  pipeline: string;
-  partition: string | null;
-  runId: string | null;
-  message: string;
+/** An alert as the API shows it: what a message shows, plus its group and acknowledgement. */
+export interface AlertView extends AlertForMessage {
   groupKey: string;
-  createdAt: string;
-  resolvedAt: string | null;
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
   ackComment: string | null;
