@@ -73,6 +73,7 @@ export function createStage(deps: StageDeps) {
             sha256: ingest.sha256,
             staged,
             quarantine,
+            warehouse: deps.warehouse,
           })
           .finally(() => Promise.all([staged.close(), quarantine.close()]));
         await checkQuality(catalog, input, parsed, fileName);

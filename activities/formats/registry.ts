@@ -1,4 +1,5 @@
 import type { PartitionWindow } from '../../workflows/partitions.js';
+import type pg from 'pg';
 import type { PipelineSpec } from '../../workflows/spec.js';
 import type { BatchedWriter } from '../batched-writer.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -17,6 +18,8 @@ export interface FormatParseInput {
   staged: BatchedWriter;
   /** Quarantined rows, one `QuarantineRecord` JSON object per line. */
   quarantine: BatchedWriter;
+  /** The warehouse, for a format whose rows are checked against what is published (machine signals' item keys). */
+  warehouse?: pg.Pool;
 }
 
 /** A quality check a format records for the partition. */
