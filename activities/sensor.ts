@@ -45,21 +45,28 @@ export async function classify(
   } else if (seenForSeconds < done.seconds) {
     return { state: 'waiting', detail: `size not stable for ${done.seconds} s yet` };
   }
+  const partition = await partitionOf(deps, spec, o);
+  if (partition) return { state: 'complete', partition };
+  return {
+    state: 'rejected',
+    detail:
+      spec.source.partitionFrom === 'file-name'
+        ? `file name ${o.key.slice(landingPrefix(spec.source).length)} does not match ${spec.source.fileName} with a real date`
+        : `no partition in the file's ${spec.source.partitionFrom} (format ${format.id})`,
+  };
+}
+
+/** The partition a landed file names (by its file name, or its first bytes), or undefined when it names none. */
+async function partitionOf(
+  deps: Pick<SensorDeps, 'landing'>,
+  spec: PipelineSpec,
+  o: ObjectInfo,
+): Promise<string | undefined> {
   if (spec.source.partitionFrom !== 'file-name') {
     const size = spec.source.partitionFrom === 'header' ? 512 : HEAD_BYTES;
-    const partition = await format.partitionFromHead!(
-      await deps.landing.getRange(o.key, 0, Math.min(size, o.size)),
-      spec,
-    );
-    return partition
-      ? { state: 'complete', partition }
-      : { state: 'rejected', detail: `no partition in the file's ${spec.source.partitionFrom} (format ${format.id})` };
+    return formatOf(spec).partitionFromHead!(await deps.landing.getRange(o.key, 0, Math.min(size, o.size)), spec);
   }
-  const name = o.key.slice(landingPrefix(spec.source).length);
-  const partition = partitionOfName(spec.source, spec.partitioning, name);
-  return partition
-    ? { state: 'complete', partition }
-    : { state: 'rejected', detail: `file name ${name} does not match ${spec.source.fileName} with a real date` };
+  return partitionOfName(spec.source, spec.partitioning, o.key.slice(landingPrefix(spec.source).length));
 }
 
 /** Creates the sensor's activities. */
@@ -68,9 +75,11 @@ export function createSensorActivities(deps: SensorDeps) {
     /**
      * Lists the landing area and returns every complete landed file version that no run was started for. Versions
      * are identified by (key, etag): a file delivered again or changed is a new version. Files still being written
-     * are recorded as waiting and raise an alert once they stay incomplete past the freshness SLA.
+     * are recorded as waiting and raise an alert once they stay incomplete past the freshness SLA. `now` (ISO-8601,
+     * default the database's clock) is when the scan happens: a file first seen is stamped with it, and its age is
+     * measured to it.
      */
-    async scanLanding({ spec }: { spec: PipelineSpec }): Promise<ReadyFile[]> {
+    async scanLanding({ spec, now }: { spec: PipelineSpec; now?: string }): Promise<ReadyFile[]> {
       const known = await deps.warehouse.query<{
         object_key: string;
         etag: string;
@@ -78,8 +87,8 @@ export function createSensorActivities(deps: SensorDeps) {
         partition_key: string | null;
         age_seconds: number;
       }>(
-        'SELECT object_key, etag, state, partition_key, EXTRACT(EPOCH FROM now() - first_seen_at)::float8 AS age_seconds FROM ops.landed_files WHERE pipeline = $1',
-        [spec.id],
+        'SELECT object_key, etag, state, partition_key, EXTRACT(EPOCH FROM coalesce($2::timestamptz, now()) - first_seen_at)::float8 AS age_seconds FROM ops.landed_files WHERE pipeline = $1',
+        [spec.id, now ?? null],
       );
       const seen = new Map(known.rows.map((r) => [`${r.object_key}\u0000${r.etag}`, r]));
       const pattern = new RegExp(spec.source.fileNamePattern);
@@ -98,11 +107,12 @@ export function createSensorActivities(deps: SensorDeps) {
         }
         const c = await classify(deps, spec, o, row?.age_seconds ?? 0);
         await deps.warehouse.query(
-          `INSERT INTO ops.landed_files (pipeline, object_key, etag, size, partition_key, state, detail, completed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'complete' THEN now() END)
+          `INSERT INTO ops.landed_files (pipeline, object_key, etag, size, partition_key, state, detail, completed_at, first_seen_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'complete' THEN coalesce($8::timestamptz, now()) END,
+                   coalesce($8::timestamptz, now()))
            ON CONFLICT (pipeline, object_key, etag) DO UPDATE SET state = EXCLUDED.state, partition_key = EXCLUDED.partition_key,
              detail = EXCLUDED.detail, completed_at = EXCLUDED.completed_at`,
-          [spec.id, o.key, o.etag, o.size, c.partition ?? null, c.state, c.detail ?? null],
+          [spec.id, o.key, o.etag, o.size, c.partition ?? null, c.state, c.detail ?? null, now ?? null],
         );
         if (c.state === 'complete') ready.push({ sourceKey: o.key, partition: c.partition! });
         const ageMinutes = (row?.age_seconds ?? 0) / 60;
@@ -112,7 +122,8 @@ export function createSensorActivities(deps: SensorDeps) {
             kind: 'incomplete_file',
             severity: 'warning',
             pipeline: spec.id,
-            partition: c.partition,
+            // The partition it will be (a waiting file has none recorded yet), so its publication resolves the alert.
+            partition: c.partition ?? (await partitionOf(deps, spec, o).catch(() => undefined)),
             message: `${o.key} is still incomplete ${Math.round(ageMinutes)} min after it landed (${c.detail})`,
             details: { key: o.key, size: o.size },
           });

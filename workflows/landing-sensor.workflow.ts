@@ -15,7 +15,7 @@ export interface ReadyFile {
 /** Activities of the sensor. */
 export interface SensorActivities {
   /** Lists the landing area, records new files, and returns the complete ones that no run has processed yet. */
-  scanLanding(input: { spec: PipelineSpec }): Promise<ReadyFile[]>;
+  scanLanding(input: { spec: PipelineSpec; now?: string }): Promise<ReadyFile[]>;
   /** Records that runs were started for these files, so later scans do not start them again. */
   markDispatched(input: { spec: PipelineSpec; files: ReadyFile[] }): Promise<void>;
 }
