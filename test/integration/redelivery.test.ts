@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeMachineHourFile } from '../../infra/generator/machine-files.js';
 import type { YieldMetrics } from '../../infra/generator/yield-metrics.js';
+import { runWorkflowId } from '../../workflows/ids.js';
+import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals } from '../../workflows/pipelines/factory-machine-signals.pipeline.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 import { startSensor, waitQuiet } from '../support/factory-checks.js';
@@ -219,30 +221,44 @@ describe('an item_seq repeated across two hourly files of one machine', () => {
       [`M04@${T15}`]: { lines: files.get(`M04@${T15}`)!.data, duplicates: 0 },
       [`M04@${T14}`]: { lines: files.get(`M04@${T14}`)!.data.slice(0, -2), duplicates: 2 },
     };
-    const stock: Record<string, number> = {};
-    for (const [partition, e] of Object.entries(expected)) {
-      const t = truthOfLines(e.lines, iso(partition.split('@')[1]!));
-      const got = await publishedPartition(env, partition);
-      expect({ partition, items: got.itemSeqs }).toEqual({ partition, items: t.itemSeqs });
-      expectYield(got.yield, t.yield, { duplicates: e.duplicates, quarantined: 0 });
-      expect({ partition, movements: got.inventoryMovements }).toEqual({ partition, movements: t.okBySku });
-      addStock(stock, t.okBySku);
-    }
-    for (const [m, again] of repeated) {
-      const res = await env.deps.warehouse.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM factory.production_events WHERE machine_id = $1 AND item_seq = ANY($2)',
-        [m, again.map(itemSeqOf)],
+    const expectPlacement = async () => {
+      const stock: Record<string, number> = {};
+      for (const [partition, e] of Object.entries(expected)) {
+        const t = truthOfLines(e.lines, iso(partition.split('@')[1]!));
+        const got = await publishedPartition(env, partition);
+        expect({ partition, items: got.itemSeqs }).toEqual({ partition, items: t.itemSeqs });
+        expectYield(got.yield, t.yield, { duplicates: e.duplicates, quarantined: 0 });
+        expect({ partition, movements: got.inventoryMovements }).toEqual({ partition, movements: t.okBySku });
+        addStock(stock, t.okBySku);
+      }
+      for (const [m, again] of repeated) {
+        const res = await env.deps.warehouse.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM factory.production_events WHERE machine_id = $1 AND item_seq = ANY($2)',
+          [m, again.map(itemSeqOf)],
+        );
+        expect({ m, n: res.rows[0]!.n }).toEqual({ m, n: 2 });
+      }
+      const dupes = await env.deps.warehouse.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM (SELECT machine_id, item_seq FROM factory.production_events GROUP BY 1, 2 HAVING count(*) > 1) d',
       );
-      expect({ m, n: res.rows[0]!.n }).toEqual({ m, n: 2 });
-    }
-    const dupes = await env.deps.warehouse.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM (SELECT machine_id, item_seq FROM factory.production_events GROUP BY 1, 2 HAVING count(*) > 1) d',
-    );
-    expect(dupes.rows[0]!.n).toBe(0);
-    expect(await stockOnHand(env)).toEqual(stock);
+      expect(dupes.rows[0]!.n).toBe(0);
+      expect(await stockOnHand(env)).toEqual(stock);
+    };
+    await expectPlacement();
     const runs = await env.deps.warehouse.query<{ status: string; n: number }>(
       'SELECT status, count(*)::int AS n FROM ops.runs GROUP BY 1',
     );
     expect(runs.rows).toEqual([{ status: 'succeeded', n: 4 }]);
+
+    // Forced re-runs of every partition, in any order, keep each item where it is (the rule is idempotent).
+    for (const partition of [`M03@${T15}`, `M03@${T14}`, `M04@${T14}`, `M04@${T15}`]) {
+      const outcome = await env.client.workflow.execute(pipelineRunWorkflow, {
+        workflowId: `${runWorkflowId(spec.id, partition)}:${env.id}:forced`,
+        taskQueue: env.taskQueue,
+        args: [{ spec, partition, runKind: 'manual', force: true }],
+      });
+      expect({ partition, status: outcome.status }).toEqual({ partition, status: 'succeeded' });
+    }
+    await expectPlacement();
   });
 });
