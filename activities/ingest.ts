@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { IngestResult, StepInput } from '../workflows/steps.js';
 import { attempt, cancellationSignal, heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
+import { writeError } from './file-errors.js';
 import { SourceMissingError } from './failures.js';
 import { lakeKeys, lakeUri } from './lake-layout.js';
 import { expectedKey } from './landing-names.js';
@@ -59,7 +60,13 @@ async function downloadHashing(
       done(null, chunk);
     },
   });
-  await pipeline(await store.get(key), tap, createWriteStream(file), { signal: cancellationSignal() });
+  const out = createWriteStream(file);
+  try {
+    await pipeline(await store.get(key), tap, out, { signal: cancellationSignal() });
+  } catch (error) {
+    // The local copy's write failing (a full temp disk) names the file; a failing read is the store's own error.
+    throw out.errored === error ? writeError(error, file) : error;
+  }
   return { sha256: hash.digest('hex'), bytes };
 }
 

@@ -1,9 +1,8 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import path from 'node:path';
 import type pg from 'pg';
 import type { StepInput, IngestResult, StageResult, TransformResult } from '../workflows/steps.js';
 import { attempt } from './activity-context.js';
+import { BatchedWriter } from './batched-writer.js';
 import { Catalog } from './catalog.js';
 import { encodeCopyRow, type CopyValue } from './formats/copy-text.js';
 import { formatOf } from './formats/registry.js';
@@ -16,15 +15,6 @@ import { isSqlModel, tsTransformOf } from './transforms/registry.js';
 export interface TransformDeps {
   warehouse: pg.Pool;
   lake: ObjectStore;
-}
-
-async function write(out: WriteStream, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
-
-async function close(out: WriteStream): Promise<void> {
-  out.end();
-  await once(out, 'finish');
 }
 
 /** Reads a small JSON object from the lake. */
@@ -54,13 +44,15 @@ export function createTransform(deps: TransformDeps) {
     await withTempDir(async (dir) => {
       const emit = async (dataset: string, rows: Iterable<CopyValue[]> | AsyncIterable<CopyValue[]>) => {
         const file = path.join(dir, `${dataset}.tsv`);
-        const out = createWriteStream(file);
+        // Batched writes; a failed one (a full disk) rejects naming the file.
+        const out = new BatchedWriter(file);
         let count = 0;
         for await (const row of rows) {
-          await write(out, encodeCopyRow(row));
+          out.add(encodeCopyRow(row));
+          await out.maybeFlush();
           count++;
         }
-        await close(out);
+        await out.close();
         const key = lakeKeys.staged(spec.id, dataset, ctx.partition, ingest.sha256);
         await uploadFile(deps.lake, key, file);
         outputs[dataset] = { key, rows: count };

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import path from 'node:path';
 import { type Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { writeError } from '../file-errors.js';
 import {
   assertValidKey,
   assertValidRange,
@@ -36,19 +37,29 @@ export class FsObjectStore implements ObjectStore {
     this.location = pathToFileURL(this.root).href;
   }
 
-  /** Streams `body` into a temp file, fsyncs it and renames it over `key`; the temp file is removed on failure. */
+  /**
+   * Streams `body` into a temp file, fsyncs it and renames it over `key`; the temp file is removed on failure. A
+   * failed write (a full disk) rejects with the target file named in the message; a failing `body` as it is.
+   */
   async put(key: string, body: ObjectBody, _options?: { contentType?: string }): Promise<{ size: number }> {
     const target = this.pathOf(key);
     const tempDir = path.join(this.root, TEMP_DIR);
-    await mkdir(tempDir, { recursive: true });
+    const named = async <T>(op: Promise<T>): Promise<T> => {
+      try {
+        return await op;
+      } catch (error) {
+        throw writeError(error, target);
+      }
+    };
+    await named(mkdir(tempDir, { recursive: true }));
     const temp = path.join(tempDir, randomUUID());
-    const handle = await open(temp, 'wx');
+    const handle = await named(open(temp, 'wx'));
     try {
-      const size = await writeBody(handle, body);
-      await handle.sync();
-      await handle.close();
-      await mkdir(path.dirname(target), { recursive: true });
-      await rename(temp, target);
+      const size = await writeBody(handle, body, named);
+      await named(handle.sync());
+      await named(handle.close());
+      await named(mkdir(path.dirname(target), { recursive: true }));
+      await named(rename(temp, target));
       return { size };
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -180,17 +191,22 @@ async function readEntries(dir: string): Promise<Dirent[]> {
   return entries.sort((a, b) => compareKeys(sortKey(a), sortKey(b)));
 }
 
-async function writeBody(handle: FileHandle, body: ObjectBody): Promise<number> {
+/** Writes `body` into `handle`; a write's error goes through `named`, an error of the body itself does not. */
+async function writeBody(
+  handle: FileHandle,
+  body: ObjectBody,
+  named: <T>(op: Promise<T>) => Promise<T>,
+): Promise<number> {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    await handle.writeFile(bytes);
+    await named(handle.writeFile(bytes));
     return bytes.length;
   }
   let size = 0;
   // Awaiting each write is the backpressure: at most one chunk is held in memory.
   for await (const chunk of body as AsyncIterable<Buffer | string>) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    await handle.write(bytes);
+    await named(handle.write(bytes));
     size += bytes.length;
   }
   return size;
