@@ -29,3 +29,22 @@ export function throwIfCancelled(): void {
   const signal = current()?.cancellationSignal;
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('activity cancelled');
 }
+
+/** Logs a warning through the activity's logger (the worker's structured log); nothing outside an activity. */
+export function warn(message: string, attrs: Record<string, unknown> = {}): void {
+  current()?.log.warn(message, attrs);
+}
+
+/**
+ * Heartbeats every few seconds while `work` runs, for steps made of a few long statements rather than a loop: a
+ * dead or frozen worker is then noticed within the heartbeat timeout instead of at the end of start-to-close.
+ */
+export async function withLiveness<T>(work: () => Promise<T>, everyMs = 5000): Promise<T> {
+  if (!current()) return work();
+  const timer = setInterval(() => heartbeat(), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -96,7 +96,7 @@ export class Catalog {
     }
   }
 
-  /** Upserts one step's measurements. */
+  /** Upserts one step's measurements; a late write of an older attempt never replaces a newer attempt's. */
   async step(ctx: RunContext, r: StepRecord): Promise<void> {
     const finished = new Date();
     await this.db.query(
@@ -106,7 +106,8 @@ export class Catalog {
        ON CONFLICT (run_id, step) DO UPDATE SET attempt = EXCLUDED.attempt, started_at = EXCLUDED.started_at,
          finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, rows_in = EXCLUDED.rows_in,
          rows_out = EXCLUDED.rows_out, rows_quarantined = EXCLUDED.rows_quarantined, bytes = EXCLUDED.bytes,
-         details = EXCLUDED.details`,
+         details = EXCLUDED.details
+       WHERE ops.run_steps.attempt <= EXCLUDED.attempt`,
       [
         ctx.runId,
         r.step,

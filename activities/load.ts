@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PartitionWindow } from '../workflows/partitions.js';
@@ -7,6 +8,7 @@ import type { SqlModel } from '../workflows/spec.js';
 import type { IngestResult, LoadInput, LoadResult, RunContext, StageResult, StepInput } from '../workflows/steps.js';
 import { attempt, cancellationSignal, heartbeat } from './activity-context.js';
 import { Catalog } from './catalog.js';
+import { lockFenced } from './fencing.js';
 import { datasetOf } from './datasets/registry.js';
 import { partitionWhere } from './datasets/spec.js';
 import { genericConfigOf, stagedColumns } from './formats/generic-format.js';
@@ -126,6 +128,27 @@ async function publishQuarantine(
 }
 
 /**
+ * A run's load never overwrites what a NEWER run of the partition published: runs of a partition are serialized by
+ * Temporal, so a newer run only exists once this one closed — this attempt is a zombie (a worker frozen past its
+ * timeouts, woken up later) and must not write.
+ */
+async function refuseIfSuperseded(client: pg.PoolClient, ctx: RunContext, datasets: readonly string[]): Promise<void> {
+  const newer = await client.query<{ dataset: string; run_id: string }>(
+    `SELECT ps.dataset, ps.run_id FROM ops.partition_state ps
+       JOIN ops.runs theirs ON theirs.run_id = ps.run_id
+       JOIN ops.runs mine ON mine.run_id = $3
+      WHERE ps.partition_key = $1 AND ps.dataset = ANY($2) AND ps.run_id <> $3 AND theirs.started_at > mine.started_at`,
+    [ctx.partition, datasets, ctx.runId],
+  );
+  const n = newer.rows[0];
+  if (n)
+    throw ApplicationFailure.nonRetryable(
+      `${n.dataset} ${ctx.partition} was published by a newer run (${n.run_id}); this run's late load is refused`,
+      'Superseded',
+    );
+}
+
+/**
  * Load: publishes every dataset of the partition in ONE transaction — delete the partition's rows, bulk `COPY` the
  * transforms' files or run the SQL models (`INSERT … SELECT` over the staged rows and other datasets), record the
  * content hash in the load ledger — fenced by an advisory lock on (pipeline, partition). Readers see the old partition
@@ -143,7 +166,13 @@ export function createLoad(deps: LoadDeps) {
     let bytes = 0;
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`load:${spec.id}:${ctx.partition}`]);
+      await lockFenced(client, {
+        key: `load:${spec.id}:${ctx.partition}`,
+        role: 'load',
+        runId: ctx.runId,
+        attempt: attempt(),
+      });
+      await refuseIfSuperseded(client, ctx, spec.load.datasets);
       const state = await client.query<{ dataset: string; content_sha256: string }>(
         'SELECT dataset, content_sha256 FROM ops.partition_state WHERE partition_key = $1 AND dataset = ANY($2)',
         [ctx.partition, spec.load.datasets],

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import type { PartitionWindow } from '../workflows/partitions.js';
 import type { ReverseEtlOutput } from '../workflows/spec.js';
 import type { IngestResult, RunContext, RunOutcome, ServeResult, StageResult, StepInput } from '../workflows/steps.js';
-import { attempt } from './activity-context.js';
+import { attempt, withLiveness } from './activity-context.js';
+import { lockFenced } from './fencing.js';
 import { Catalog } from './catalog.js';
 import { datasetOf } from './datasets/registry.js';
 import { dependentsOf } from './dependents.js';
@@ -30,17 +31,34 @@ export interface ServeDeps {
 async function serveReverseEtl(deps: ServeDeps, o: ReverseEtlOutput, ctx: RunContext, window: PartitionWindow) {
   const d = datasetOf(o.dataset);
   const where = partitionWhere(d, window, ctx.partition);
-  const published = await deps.warehouse.query<Record<string, unknown>>(
-    `SELECT ${o.columns.join(', ')} FROM ${d.table} WHERE ${where.sql}`,
-    where.params,
-  );
   const target = deps.targets[o.connection];
   if (!target) throw new Error(`${ctx.pipeline}: serve connection "${o.connection}" is not configured`);
+  // The published rows and the version they belong to, in one snapshot.
+  const read = await deps.warehouse.connect();
+  let published: pg.QueryResult<Record<string, unknown>>;
+  let version: string | undefined;
+  try {
+    await read.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    version = await publishedVersion(read, o.dataset, ctx.partition);
+    published = await read.query<Record<string, unknown>>(
+      `SELECT ${o.columns.join(', ')} FROM ${d.table} WHERE ${where.sql}`,
+      where.params,
+    );
+    await read.query('COMMIT');
+  } finally {
+    read.release();
+  }
   const types = new Map(d.columns.map((c) => [c.name, c.type]));
   const client = await target.connect();
   try {
     await client.query('BEGIN');
-    if (o.aggregate) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [o.aggregate.table]);
+    // Aggregates are recomputed table-wide, so their serves are serialized per aggregate; otherwise per partition.
+    await lockFenced(client, {
+      key: o.aggregate ? o.aggregate.table : `${o.table}:${ctx.partition}`,
+      role: 'serve',
+      runId: ctx.runId,
+      attempt: attempt(),
+    });
     const pc = o.partitionColumns;
     const targetWhere = pc.entity ? `${pc.entity} = $1 AND ${pc.time} = $2` : `${pc.time} = $1`;
     const old = await client.query<Record<string, unknown>>(
@@ -75,6 +93,11 @@ async function serveReverseEtl(deps: ServeDeps, o: ReverseEtlOutput, ctx: RunCon
         [keys],
       );
     }
+    // Fencing of a late serve: when the partition was published again since it was read (this attempt was frozen
+    // or slow while a newer run loaded), these rows are stale — roll back; the retry serves the new ones.
+    const now = await publishedVersion(deps.warehouse, o.dataset, ctx.partition);
+    if (now !== version)
+      throw new Error(`${o.dataset} ${ctx.partition} was published again while it was being served; serving again`);
     await client.query('COMMIT');
     return rows.length;
   } catch (err) {
@@ -83,6 +106,20 @@ async function serveReverseEtl(deps: ServeDeps, o: ReverseEtlOutput, ctx: RunCon
   } finally {
     client.release();
   }
+}
+
+/** What identifies the published version of a dataset's partition (none when nothing is published). */
+async function publishedVersion(
+  db: Pick<pg.Pool | pg.PoolClient, 'query'>,
+  dataset: string,
+  partition: string,
+): Promise<string | undefined> {
+  const res = await db.query<{ v: string }>(
+    `SELECT content_sha256 || ' ' || run_id || ' ' || loaded_at::text AS v FROM ops.partition_state
+      WHERE dataset = $1 AND partition_key = $2`,
+    [dataset, partition],
+  );
+  return res.rows[0]?.v;
 }
 
 /** The PostgreSQL array element type for a declared column type. */
@@ -126,6 +163,11 @@ export function createServe(deps: ServeDeps) {
   return async function servePartition(
     input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
   ): Promise<ServeResult> {
+    return withLiveness(() => serve(input));
+  };
+  async function serve(
+    input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
+  ): Promise<ServeResult> {
     const startedAt = new Date();
     const { ctx, spec, stage } = input;
     const outputs: Record<string, number> = {};
@@ -152,5 +194,5 @@ export function createServe(deps: ServeDeps) {
       input.outcome.status === 'succeeded' ? await dependentsOf(deps.warehouse, spec, ctx.partition) : [];
     await catalog.runFinished(ctx, input.outcome);
     return { outputs, dependents };
-  };
+  }
 }

@@ -59,9 +59,13 @@ export interface FabricaConfig {
   sources: Record<string, string | undefined>;
   /** Demo pace: seconds between two landed hours (0 lands only the first day). */
   demoHourSeconds: number;
+  /** The working day the demo lands (`FABRICA_DEMO_DAY`); undefined: the last working day before now. */
+  demoDay: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Port of the worker's Temporal SDK metrics (Prometheus) exporter; undefined: off. */
   workerMetricsPort: number | undefined;
+  /** Activities one worker runs at once (`FABRICA_WORKER_ACTIVITY_SLOTS`). */
+  workerActivitySlots: number;
   /** Alert delivery: the channels, how long a group gathers alerts, how often open alerts are re-sent. */
   alerts: AlertSettings;
   /** Where people open Fábrica (links in alert messages). */
@@ -99,6 +103,24 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, allowZ
   if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero))
     throw new ConfigError(name, `expected a positive number, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/** A whole number ≥ 1. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = positive(env, name, fallback);
+  if (!Number.isInteger(n)) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(env[name])}`);
+  return n;
+}
+
+/** A working day (Mon–Fri) as `YYYY-MM-DD`; undefined when unset. */
+function workingDay(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : undefined;
+  if (!d || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== raw)
+    throw new ConfigError(name, `expected a date YYYY-MM-DD, got ${JSON.stringify(raw)}`);
+  if (d.getUTCDay() === 0 || d.getUTCDay() === 6) throw new ConfigError(name, `${raw} is not a working day (Mon–Fri)`);
+  return raw;
 }
 
 /** Dev key file the launcher writes when no keys are configured. */
@@ -296,10 +318,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
     schedules: bool(env, 'FABRICA_SCHEDULES', true),
     sources: sourceConnections(env),
     demoHourSeconds: positive(env, 'FABRICA_DEMO_HOUR_SECONDS', 30, true),
+    demoDay: workingDay(env, 'FABRICA_DEMO_DAY'),
     logLevel,
     workerMetricsPort: /^(0|off)?$/i.test(env.FABRICA_WORKER_METRICS_PORT ?? '-')
       ? undefined
       : port(env, 'FABRICA_WORKER_METRICS_PORT', 9464),
+    workerActivitySlots: wholeNumber(env, 'FABRICA_WORKER_ACTIVITY_SLOTS', 4),
     alerts: alertSettings(env),
     publicUrl: (
       httpUrl(env, 'FABRICA_PUBLIC_URL') ?? `http://localhost:${port(env, 'FABRICA_API_PORT', 3000)}`

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     ...config.temporal,
     deps,
     metricsPort: config.workerMetricsPort,
+    activitySlots: config.workerActivitySlots,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   const client = await Connection.connect({ address: config.temporal.address });

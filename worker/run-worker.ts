@@ -16,6 +16,8 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
   /** Port of the SDK's Prometheus metrics exporter (`FABRICA_WORKER_METRICS_PORT`); undefined: none. */
   metricsPort?: number;
+  /** Activities run at once (default 4). */
+  activitySlots?: number;
 }
 
 /** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity. */
@@ -31,7 +33,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Wo
       : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
     activities: createActivities(o.deps),
     // Activities stream files and COPY into PostgreSQL: a few at a time per core is what the machine sustains.
-    maxConcurrentActivityTaskExecutions: 4,
+    maxConcurrentActivityTaskExecutions: o.activitySlots ?? 4,
     shutdownGraceTime: '20s',
     ...o.overrides,
   });

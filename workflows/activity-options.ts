@@ -29,6 +29,7 @@ export const STEP_OPTIONS = {
   stage: streaming(30),
   transform: streaming(15),
   load: streaming(30),
-  serve: { startToCloseTimeout: '5 minutes', retry },
+  // Serve heartbeats while it runs (a few long statements), so a dead worker is noticed within 30 s here too.
+  serve: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry },
   catalog: { startToCloseTimeout: '1 minute', retry },
 } satisfies Record<string, ActivityOptions>;

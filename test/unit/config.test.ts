@@ -40,6 +40,17 @@ describe('configuration', () => {
     expect(c.lake).toEqual({ kind: 'fs', root: path.join(home, 'lake') });
   });
 
+  it('takes the demo day and the worker slots, refusing bad values by name', () => {
+    const c = loadConfig({ FABRICA_HOME: home, FABRICA_DEMO_DAY: '2026-11-20', FABRICA_WORKER_ACTIVITY_SLOTS: '2' });
+    expect(c.demoDay).toBe('2026-11-20');
+    expect(c.workerActivitySlots).toBe(2);
+    expect(loadConfig({ FABRICA_HOME: home })).toMatchObject({ demoDay: undefined, workerActivitySlots: 4 });
+    for (const day of ['2026-11-21', '2026-02-30', '20-11-2026', 'yesterday'])
+      fails({ FABRICA_HOME: home, FABRICA_DEMO_DAY: day }, 'FABRICA_DEMO_DAY');
+    for (const slots of ['0', '-1', '2.5', 'many'])
+      fails({ FABRICA_HOME: home, FABRICA_WORKER_ACTIVITY_SLOTS: slots }, 'FABRICA_WORKER_ACTIVITY_SLOTS');
+  });
+
   it('uses external services when configured', () => {
     const c = loadConfig({
       TEMPORAL_ADDRESS: 'temporal.internal:7233',
