@@ -76,6 +76,8 @@ export class DemoLander {
     home: string,
     private readonly hourSeconds: number,
     private readonly say: (line: string) => void,
+    /** The working day to land (`FABRICA_DEMO_DAY`); default: the last working day before now. */
+    private readonly day?: string,
   ) {
     this.dir = path.join(home, 'demo');
     this.stateFile = path.join(this.dir, 'state.json');
@@ -86,7 +88,7 @@ export class DemoLander {
     mkdirSync(this.landingDir, { recursive: true });
     let state = this.load();
     if (!state) {
-      const day = previousWorkingDay(new Date());
+      const day = this.day ?? previousWorkingDay(new Date());
       const truth = await generateMachineFiles({
         outDir: path.join(this.dir, 'generated'),
         from: day,

@@ -249,7 +249,7 @@ export async function dev(): Promise<number> {
     say(`ready: API ${base}/api/v1  ·  OpenAPI ${base}/api/docs  ·  Temporal Web UI ${config.temporal.uiUrl}`);
     say(`dashboard: ${base}/  (sign in with an API key${devKey ? `: the local one is in ${devKey}` : ''})`);
     if (config.demo && config.landing.kind === 'fs') {
-      demo = new DemoLander(config.landing.root, config.home, config.demoHourSeconds, say);
+      demo = new DemoLander(config.landing.root, config.home, config.demoHourSeconds, say, config.demoDay);
       await step(demo.start());
     }
     if (devKey) say(`local admin API key in ${devKey}: curl -H "X-API-Key: $(cat ${devKey})" ${base}/api/v1/pipelines`);
