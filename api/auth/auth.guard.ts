@@ -49,7 +49,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly auth: AuthState,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const res = context.switchToHttp().getResponse<Response>();
     const targets = [context.getHandler(), context.getClass()];
@@ -58,7 +58,7 @@ export class ApiKeyGuard implements CanActivate {
     if (isPublic || (isMetrics && this.auth.config.api.metricsPublic)) return this.limit(`ip:${req.ip}`, res);
     const id = this.auth.identify(req);
     if (id.via === 'invalid-key') {
-      tooMany(res, this.auth.failed(req), 'too many invalid API keys from this address; retry later');
+      tooMany(res, await this.auth.failed(req), 'too many invalid API keys from this address; retry later');
       throw new UnauthorizedException('invalid API key');
     }
     if (id.via === 'invalid-session')

@@ -38,11 +38,15 @@ export class SessionController {
   @ApiOkResponse({ description: 'Signed in; `Set-Cookie: fabrica_session=…` (HttpOnly, SameSite=Strict, Path=/).' })
   @ApiUnauthorizedResponse({ description: 'Unknown API key (counts against the address’s failed sign-ins).' })
   @ApiTooManyRequestsResponse({ description: 'Too many failed sign-ins from this address; `Retry-After`.' })
-  signIn(@Body() body: SignInDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): SessionView {
-    tooMany(res, this.auth.blocked(req), 'too many failed sign-ins from this address; retry later');
+  async signIn(
+    @Body() body: SignInDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SessionView> {
+    tooMany(res, await this.auth.blocked(req), 'too many failed sign-ins from this address; retry later');
     const entry = this.auth.match(body.apiKey);
     if (!entry) {
-      tooMany(res, this.auth.failed(req), 'too many failed sign-ins from this address; retry later');
+      tooMany(res, await this.auth.failed(req), 'too many failed sign-ins from this address; retry later');
       throw new UnauthorizedException('this API key is not valid');
     }
     const now = Date.now();

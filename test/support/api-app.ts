@@ -7,6 +7,8 @@ import type { FabricaTestEnv } from './fabrica-env.js';
 export interface TestApi {
   app: NestExpressApplication;
   keys: Record<Role, string>;
+  /** The `FABRICA_API_KEYS` value the app runs with (give it to a second app to share the keys). */
+  keyEntries: string;
   close(): Promise<void>;
 }
 
@@ -23,14 +25,16 @@ export async function createTestApi(
     role,
     ...newApiKey(`test-${role}`, role),
   }));
+  const keyEntries = generated.map((g) => g.entry).join(',');
   const saved = { ...process.env };
-  Object.assign(process.env, env.processEnv(), { FABRICA_API_KEYS: generated.map((g) => g.entry).join(',') }, extra);
+  Object.assign(process.env, env.processEnv(), { FABRICA_API_KEYS: keyEntries }, extra);
   try {
     const app = await createApp({ logger: false, accessLog: options.accessLog ?? false });
     await app.init();
     return {
       app,
       keys: Object.fromEntries(generated.map((g) => [g.role, g.key])) as Record<Role, string>,
+      keyEntries: extra.FABRICA_API_KEYS ?? keyEntries,
       close: () => app.close(),
     };
   } finally {
