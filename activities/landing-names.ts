@@ -1,4 +1,4 @@
-import { parsePartition, partitionKey, type Partitioning } from '../workflows/partitions.js';
+import { parsePartition, partitionKey, partitionWindow, type Partitioning } from '../workflows/partitions.js';
 import type { LandingFilesSource } from '../workflows/spec.js';
 
 const FIELDS: Record<string, string> = {
@@ -49,5 +49,6 @@ export function partitionOfName(source: LandingFilesSource, p: Partitioning, nam
   const date = `${v.yyyy}-${v.MM}-${v.dd}`;
   const period = p.kind === 'entity-hour' ? `${date}T${v.HH}` : date;
   const key = partitionKey(p, period, v.entity);
-  return parsePartition(p, key) ? key : undefined;
+  // A real date and, in the pipeline's zone, a real local hour (one that daylight saving skipped names nothing).
+  return partitionWindow(p, key) ? key : undefined;
 }

@@ -51,7 +51,7 @@ export async function classify(
     state: 'rejected',
     detail:
       spec.source.partitionFrom === 'file-name'
-        ? `file name ${o.key.slice(landingPrefix(spec.source).length)} does not match ${spec.source.fileName} with a real date`
+        ? `file name ${o.key.slice(landingPrefix(spec.source).length)} does not match ${spec.source.fileName} with a real date and local hour in ${spec.partitioning.timeZone}`
         : `no partition in the file's ${spec.source.partitionFrom} (format ${format.id})`,
   };
 }
