@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -41,19 +41,43 @@ describe('PostgreSQL killed (SIGKILL) during a COPY into the warehouse and durin
     await waitFor(`port ${port} free`, () => isPortFree(port));
     server = await startEmbeddedPostgres({ dataDir: dataDir(), port, user, password, logFile: logFile() });
   };
-  /** SIGKILL to the server's process group: the postmaster and every backend die at once, nothing is flushed. */
+  /**
+   * SIGKILL to the postmaster and every process it forked (each backend runs in its own session, outside the server's
+   * process group), all at once: nothing is flushed or shut down. Resolves once every one of them is gone (a backend
+   * still attached to the old shared memory would stop the restarted server).
+   */
   const killServer = async () => {
     const postmaster = Number(readFileSync(path.join(dataDir(), 'postmaster.pid'), 'utf8').split('\n')[0]);
-    await server!.stop('SIGKILL');
-    expect(await server!.exited).toBe('SIGKILL');
-    await waitFor(`postmaster ${postmaster} gone`, async () => {
+    const children = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === postmaster;
+        } catch {
+          return false; // already gone
+        }
+      })
+      .map(Number);
+    expect(children.length).toBeGreaterThan(0);
+    const stopped = server!.stop('SIGKILL');
+    for (const pid of children) {
       try {
-        process.kill(postmaster, 0);
-        return false;
+        process.kill(pid, 'SIGKILL');
       } catch {
-        return true;
+        // already gone
       }
-    });
+    }
+    await stopped;
+    expect(await server!.exited).toBe('SIGKILL');
+    for (const pid of [postmaster, ...children])
+      await waitFor(`server process ${pid} gone`, async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
   };
   /**
    * A probe's query; while the server is down (or recovering) it answers `undefined`. A dead worker fails the probe at
