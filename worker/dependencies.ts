@@ -50,6 +50,18 @@ export function createDependencies(
   inventory.on('error', (err) =>
     console.error(JSON.stringify({ level: 'warn', msg: 'inventory pool', err: err.message })),
   );
+  // A checked-out client has no pool listener: its socket dying (the server killed) emits 'error' on the client,
+  // which would crash the process. Its queries already reject with that error (the step fails and is retried) and
+  // the pool discards it on release, so only log it.
+  for (const [name, pool] of [
+    ['warehouse', warehouse],
+    ['inventory', inventory],
+  ] as const)
+    pool.on('connect', (client) =>
+      client.on('error', (err) =>
+        console.error(JSON.stringify({ level: 'warn', msg: `${name} connection`, err: err.message })),
+      ),
+    );
   const sources = new SourceConnections(config.sources);
   return {
     warehouse,

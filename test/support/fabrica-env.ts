@@ -44,14 +44,17 @@ export async function createTestEnv(
     /** Source connections by setting, e.g. `{ RECORDS_DATABASE_URL: … }`. */ sources?: Record<string, string>;
     /** Alert delivery settings of the env's worker (none: alerts stay rows). */
     alerts?: FabricaConfig['alerts'];
+    /** Superuser URL (database `postgres`) of the server holding the env's databases (default: the shared one). */
+    postgresUrl?: string;
   } = {},
 ): Promise<FabricaTestEnv> {
   const s = testServices();
   const id = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(path.join(tmpdir(), `fabrica-${id}-`));
-  const databaseUrl = dbUrl(s.databaseUrl, `wh_${id}`);
-  const inventoryDatabaseUrl = dbUrl(s.databaseUrl, `inv_${id}`);
-  await ensureDatabases(s.databaseUrl, [`wh_${id}`, `inv_${id}`]);
+  const adminUrl = options.postgresUrl ?? s.databaseUrl;
+  const databaseUrl = dbUrl(adminUrl, `wh_${id}`);
+  const inventoryDatabaseUrl = dbUrl(adminUrl, `inv_${id}`);
+  await ensureDatabases(adminUrl, [`wh_${id}`, `inv_${id}`]);
   await migrate(databaseUrl, 'warehouse');
   await migrate(inventoryDatabaseUrl, 'inventory');
   const lakeDir = path.join(dir, 'lake');
@@ -119,7 +122,7 @@ export async function createTestEnv(
       await env.stopWorker();
       await connection.close();
       await deps.close();
-      const admin = new pg.Client({ connectionString: s.databaseUrl });
+      const admin = new pg.Client({ connectionString: adminUrl });
       await admin.connect();
       for (const db of [`wh_${id}`, `inv_${id}`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();
