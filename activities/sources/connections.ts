@@ -31,6 +31,13 @@ export class SourceConnections {
       pool.on('error', (err) =>
         console.error(JSON.stringify({ level: 'warn', msg: `source pool ${setting}`, err: err.message })),
       );
+      // A checked-out client's socket dying emits 'error' on the client (no pool listener): its query already
+      // rejects, so only log it instead of crashing the worker.
+      pool.on('connect', (client) =>
+        client.on('error', (err) =>
+          console.error(JSON.stringify({ level: 'warn', msg: `source connection ${setting}`, err: err.message })),
+        ),
+      );
       this.pools.set(setting, pool);
     }
     return pool;

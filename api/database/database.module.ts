@@ -16,6 +16,8 @@ export const WAREHOUSE = Symbol('WAREHOUSE');
       useFactory: (config: FabricaConfig) => {
         const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'fabrica-api' });
         pool.on('error', () => undefined); // an idle client lost its server; the next query reconnects
+        // A checked-out client losing its server emits 'error' on itself: its query rejects (503), never a crash.
+        pool.on('connect', (client) => client.on('error', () => undefined));
         return pool;
       },
     },
