@@ -170,14 +170,31 @@ describe('the lake and the landing area on S3 (MinIO)', () => {
         }
         return found;
       };
-      for (const type of ['ingestPartition', 'stagePartition']) {
+      const s3 = new S3Client({
+        endpoint: e.s3!.endpoint,
+        region: e.s3!.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: e.s3!.accessKeyId, secretAccessKey: e.s3!.secretAccessKey },
+        maxAttempts: 1,
+      });
+      // MinIO lists unfinished uploads by bucket or by exact key only, not by a shorter prefix.
+      const uploadingRaw = async () =>
+        ((await s3.send(new ListMultipartUploadsCommand({ Bucket: e.s3!.bucket }))).Uploads ?? []).some((u) =>
+          u.Key?.startsWith('lake/v1/raw/'),
+        );
+      // Ingest is killed while it streams the landed file into the raw zone (a multipart upload is open); stage while
+      // it reads the raw file.
+      for (const [type, moment] of [
+        ['ingestPartition', uploadingRaw],
+        ['stagePartition', () => Promise.resolve(true)],
+      ] as const) {
         const started = await waitFor(
           `a ${type} started`,
           async () => {
             const running = (await pending(type)).filter(
               (a) => a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
             );
-            return running.length > 0 && running;
+            return running.length > 0 && (await moment()) && running;
           },
           { everyMs: 20, context: logs },
         );
@@ -192,6 +209,7 @@ describe('the lake and the landing area on S3 (MinIO)', () => {
         expect(failedAttempt.lastFailure?.message ?? '').not.toBe('');
         await boot();
       }
+      s3.destroy();
       await waitQuiet(env, landed);
       const attempts = await env.deps.warehouse.query<{ step: string; attempt: number }>(
         "SELECT step, max(attempt)::int AS attempt FROM ops.run_steps WHERE step IN ('ingest', 'stage') GROUP BY 1 ORDER BY 1",
@@ -305,14 +323,22 @@ async function expectCleanLake(env: FabricaTestEnv, truths: readonly PartitionTr
     forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   });
+  const keys: string[] = [];
+  for await (const o of env.deps.lake.list('')) keys.push(o.key);
   try {
-    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }));
-    expect({ unfinishedUploads: (uploads.Uploads ?? []).map((u) => u.Key) }).toEqual({ unfinishedUploads: [] });
+    // MinIO leaves an upload begun before a restart out of the bucket-wide listing, but lists it by its exact key.
+    const unfinished = new Set<string>();
+    const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }));
+    for (const u of listed.Uploads ?? []) unfinished.add(u.Key!);
+    for (const key of keys) {
+      const full = `${s3.lakePrefix}/${key}`;
+      const byKey = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: full }));
+      for (const u of byKey.Uploads ?? []) if (u.Key === full) unfinished.add(u.Key);
+    }
+    expect({ unfinishedUploads: [...unfinished].sort() }).toEqual({ unfinishedUploads: [] });
   } finally {
     client.destroy();
   }
-  const keys: string[] = [];
-  for await (const o of env.deps.lake.list('')) keys.push(o.key);
   const raw = keys.filter((k) => k.startsWith(`v1/raw/${spec.id}/`));
   expect(raw.length).toBeGreaterThan(0);
   for (const key of raw) {
