@@ -1,8 +1,10 @@
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
@@ -73,7 +75,12 @@ export class S3ObjectStore implements ObjectStore {
     this.client = options.client ?? createClient(options, region);
   }
 
-  /** Buffers and strings go in one PutObject; streams go through a multipart {@link Upload} of bounded memory. */
+  /**
+   * Buffers and strings go in one PutObject; streams go through a multipart {@link Upload} of bounded memory. A
+   * failed upload is aborted, but when the server itself is gone (killed, unreachable) the abort fails too and the
+   * unfinished upload stays, its parts stored (and billed) forever: so once a streamed put of a key succeeds, the
+   * unfinished uploads of that key begun before it (an earlier attempt's) are aborted, best effort.
+   */
   async put(key: string, body: ObjectBody, options?: { contentType?: string }): Promise<{ size: number }> {
     const params = { Bucket: this.bucket, Key: this.keyOf(key), ContentType: options?.contentType };
     if (typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -82,6 +89,7 @@ export class S3ObjectStore implements ObjectStore {
       return { size: bytes.length };
     }
     const counter = { size: 0 };
+    const began = new Date();
     const upload = new Upload({
       client: this.client,
       params: { ...params, Body: Readable.from(countBytes(body, counter)) },
@@ -89,6 +97,7 @@ export class S3ObjectStore implements ObjectStore {
       queueSize: QUEUE_SIZE,
     });
     await upload.done();
+    await this.abortUnfinishedUploads(params.Key, began);
     return { size: counter.size };
   }
 
@@ -176,6 +185,24 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       if (nameOf(error) === 'NoSuchKey' || statusOf(error) === 404) throw new ObjectNotFoundError(key);
       throw error;
+    }
+  }
+
+  /**
+   * Aborts the unfinished multipart uploads of exactly `fullKey` begun before `before`. Best effort: a failure here
+   * (no `s3:ListBucketMultipartUploads` permission, a blip) never fails the put that already succeeded.
+   */
+  private async abortUnfinishedUploads(fullKey: string, before: Date): Promise<void> {
+    try {
+      const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: fullKey }));
+      for (const u of out.Uploads ?? []) {
+        if (u.Key !== fullKey || !u.UploadId || (u.Initiated && u.Initiated >= before)) continue;
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: fullKey, UploadId: u.UploadId }),
+        );
+      }
+    } catch {
+      // Left for the bucket's lifecycle rule (AbortIncompleteMultipartUpload).
     }
   }
 

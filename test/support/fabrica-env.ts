@@ -7,6 +7,8 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { migrate } from '../../infra/migrate.js';
 import { ensureDatabases } from '../../infra/services/postgres.js';
+import { createObjectStore } from '../../activities/storage/index.js';
+import { ensureBucket } from '../../infra/services/minio.js';
 import { createDependencies, type Dependencies } from '../../worker/dependencies.js';
 import type { FabricaConfig } from '../../worker/config.js';
 import { createWorker } from '../../worker/run-worker.js';
@@ -18,8 +20,12 @@ export interface FabricaTestEnv {
   taskQueue: string;
   databaseUrl: string;
   inventoryDatabaseUrl: string;
+  /** The filesystem lake's root (unused when the lake is on S3). */
   lakeDir: string;
+  /** The filesystem landing area (unused when the landing area is on S3). */
   landingDir: string;
+  /** Set when the lake and the landing area are on S3: prefixes `lake` and `landing` of the env's own bucket. */
+  s3?: TestEnvS3;
   deps: Dependencies;
   client: Client;
   /** Starts an in-process worker on the env's task queue (stopped by `close`). */
@@ -29,6 +35,18 @@ export interface FabricaTestEnv {
   /** Environment variables for a worker/API child process bound to this env. */
   processEnv(): NodeJS.ProcessEnv;
   close(): Promise<void>;
+}
+
+/** Where an env's S3 lake and landing area live. */
+export interface TestEnvS3 {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Created for the env. */
+  bucket: string;
+  lakePrefix: 'lake';
+  landingPrefix: 'landing';
 }
 
 function dbUrl(base: string, name: string): string {
@@ -46,6 +64,11 @@ export async function createTestEnv(
     alerts?: FabricaConfig['alerts'];
     /** Superuser URL (database `postgres`) of the server holding the env's databases (default: the shared one). */
     postgresUrl?: string;
+    /**
+     * Put the lake and the landing area on S3 instead of temp folders: a bucket of the env's own on the shared MinIO
+     * (`true`), or on another S3 endpoint with the shared MinIO's credentials unless given.
+     */
+    s3?: true | { endpoint: string; accessKeyId?: string; secretAccessKey?: string };
   } = {},
 ): Promise<FabricaTestEnv> {
   const s = testServices();
@@ -59,7 +82,32 @@ export async function createTestEnv(
   await migrate(inventoryDatabaseUrl, 'inventory');
   const lakeDir = path.join(dir, 'lake');
   const landingDir = path.join(dir, 'landing');
-  const deps = createDependencies({
+  let s3: TestEnvS3 | undefined;
+  if (options.s3) {
+    const o: { endpoint?: string; accessKeyId?: string; secretAccessKey?: string } =
+      options.s3 === true ? {} : options.s3;
+    const shared = s.s3;
+    const endpoint = o.endpoint ?? shared.endpoint;
+    const credentials = {
+      accessKeyId: o.accessKeyId ?? shared.accessKeyId,
+      secretAccessKey: o.secretAccessKey ?? shared.secretAccessKey,
+    };
+    const bucket = `fabrica-${id.replace(/_/g, '-')}`.slice(0, 63).replace(/-+$/, '');
+    await ensureBucket(endpoint, bucket, credentials);
+    s3 = { endpoint, region: shared.region, ...credentials, bucket, lakePrefix: 'lake', landingPrefix: 'landing' };
+  }
+  const storeIn = (prefix: 'lake' | 'landing') =>
+    createObjectStore({
+      kind: 's3',
+      bucket: s3!.bucket,
+      prefix,
+      endpoint: s3!.endpoint,
+      region: s3!.region,
+      forcePathStyle: true,
+      accessKeyId: s3!.accessKeyId,
+      secretAccessKey: s3!.secretAccessKey,
+    });
+  const fsDeps = createDependencies({
     databaseUrl,
     inventoryDatabaseUrl,
     lake: { kind: 'fs', root: lakeDir },
@@ -68,6 +116,8 @@ export async function createTestEnv(
     alerts: options.alerts,
     publicUrl: 'http://localhost:3000',
   });
+  // The worker configuration carries no S3 credentials (a worker process takes them from the AWS environment).
+  const deps: Dependencies = s3 ? { ...fsDeps, lake: storeIn('lake'), landing: storeIn('landing') } : fsDeps;
   await Promise.all([deps.lake.check(), deps.landing.check()]);
   const taskQueue = `tq-${id}`;
   const connection = await Connection.connect({ address: s.temporalAddress });
@@ -80,6 +130,7 @@ export async function createTestEnv(
     inventoryDatabaseUrl,
     lakeDir,
     landingDir,
+    ...(s3 ? { s3 } : {}),
     deps,
     client,
     async startWorker() {
@@ -103,6 +154,15 @@ export async function createTestEnv(
       await r.connection.close();
     },
     processEnv() {
+      const onS3 = s3 && {
+        S3_ENDPOINT: s3.endpoint,
+        S3_REGION: s3.region,
+        S3_BUCKET: s3.bucket,
+        S3_PREFIX: s3.lakePrefix,
+        FABRICA_LANDING: `s3://${s3.bucket}/${s3.landingPrefix}`,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      };
       return {
         ...process.env,
         TEMPORAL_ADDRESS: s.temporalAddress,
@@ -116,6 +176,7 @@ export async function createTestEnv(
         FABRICA_SENSOR: 'false',
         FABRICA_SCHEDULES: 'false',
         FABRICA_DEMO: 'false',
+        ...onS3,
       };
     },
     async close() {

@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import { cpSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { GroundTruth } from '../../infra/generator/ground-truth.js';
 import { sensorWorkflowId } from '../../workflows/ids.js';
@@ -15,6 +15,23 @@ export function deliver(genDir: string, env: FabricaTestEnv, sub = ''): number {
     const file = path.join(from, name);
     if (statSync(file).isFile() && name.endsWith('.txt')) {
       cpSync(file, path.join(env.landingDir, name));
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Uploads the generated files (optionally only those under a sub-folder) into the env's landing store, one PUT per
+ * file: the way files land in an S3 landing area.
+ */
+export async function deliverToStore(genDir: string, env: FabricaTestEnv, sub = ''): Promise<number> {
+  let n = 0;
+  const from = path.join(genDir, sub);
+  for (const name of readdirSync(from).sort()) {
+    const file = path.join(from, name);
+    if (statSync(file).isFile() && name.endsWith('.txt')) {
+      await env.deps.landing.put(name, readFileSync(file));
       n++;
     }
   }
