@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { BackfillActivities } from '../workflows/backfill.workflow.js';
-import type { SensorActivities } from '../workflows/landing-sensor.workflow.js';
+import type { RelayActivities, SensorActivities } from '../workflows/landing-sensor.workflow.js';
 import type { ScheduledActivities } from '../workflows/scheduled.workflow.js';
 import type { PipelineActivities } from '../workflows/steps.js';
 import type { SourceActivities } from '../workflows/source-sync.workflow.js';
@@ -16,7 +16,8 @@ import { createIngest } from './ingest.js';
 import { createLoad } from './load.js';
 import { createSensorActivities } from './sensor.js';
 import { createSourceActivities, type SourceConnections } from './sources/index.js';
-import { createServe } from './serve.js';
+import { createApplyHandoff, createServe } from './serve.js';
+import { createRelayActivities } from './relay.js';
 import { createStage } from './stage.js';
 import { createSweepActivities } from './sweep.js';
 import { createTransform } from './transform.js';
@@ -32,10 +33,16 @@ export interface ActivityDeps {
   sources?: SourceConnections;
   /** Alert channels and delivery settings; absent: alerts are rows in `ops.alerts` only. */
   alerts?: AlertConfig;
+  /** The cloud's landing area an edge worker relays the plant's landing folder into (absent: nothing to relay). */
+  relay?: ObjectStore;
 }
+
+/** The activities of the edge task queue: the plant's side of the pipelines. */
+export type EdgeActivities = RelayActivities & Pick<PipelineActivities, 'applyServeHandoff'>;
 
 /** Every activity the worker registers. */
 export type AllActivities = PipelineActivities &
+  RelayActivities &
   SensorActivities &
   BackfillActivities &
   ScheduledActivities &
@@ -54,6 +61,25 @@ function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promis
   };
 }
 
+/**
+ * The edge worker's activities, bound to what the plant's network reaches: the landing folder, the lake (outbound),
+ * the inventory database. Nothing here touches the warehouse.
+ */
+export function createEdgeActivities(
+  deps: Pick<ActivityDeps, 'lake' | 'landing' | 'inventory' | 'relay'>,
+): EdgeActivities {
+  const activities: EdgeActivities = {
+    ...createRelayActivities(deps),
+    applyServeHandoff: createApplyHandoff({ lake: deps.lake, targets: { inventory: deps.inventory } }),
+  };
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      dataFaultsAsFailures(fn as (...a: unknown[]) => Promise<unknown>),
+    ]),
+  ) as unknown as EdgeActivities;
+}
+
 /** All activities of Fábrica, bound to their dependencies. */
 export function createActivities(deps: ActivityDeps): AllActivities {
   const catalog = new Catalog(deps.warehouse, alertSinkFor(deps));
@@ -64,7 +90,8 @@ export function createActivities(deps: ActivityDeps): AllActivities {
     stagePartition: createStage(deps),
     transformPartition: createTransform(deps),
     loadPartition: createLoad(deps),
-    servePartition: createServe({ ...deps, targets: { inventory: deps.inventory } }),
+    ...createServe({ ...deps, targets: { inventory: deps.inventory } }),
+    ...createEdgeActivities(deps),
     ...createSensorActivities(deps),
     ...createBackfillActivities(deps),
     ...createSweepActivities(deps),

@@ -10,6 +10,8 @@
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.jsonl`                      | rejected rows, one JSON object per line with its reason |
  * | quarantine  | `v1/quarantine/<pipeline>/<partition>/<sha256>.file.json`                  | a whole file rejected (contract break), with the error |
  * | serving     | `v1/serving/<pipeline>/<dataset>/<partition>.jsonl`                        | serving snapshots (JSON Lines) |
+ * | handoff     | `v1/handoff/<pipeline>/<table>/<partition>/<run id>.json`                  | rows for an edge target        |
+ * | relayed     | `v1/relayed/<pipeline>/<hh>/<sha256 of key + version tag>`                 | landing versions relayed       |
  *
  * Partition keys contain `@`, which both adapters store as is.
  */
@@ -25,6 +27,10 @@ export const lakeKeys = {
     `v1/quarantine/${pipeline}/${partition}/${sha256}.file.json`,
   serving: (pipeline: string, dataset: string, partition: string) =>
     `v1/serving/${pipeline}/${dataset}/${partition}.jsonl`,
+  handoff: (pipeline: string, table: string, partition: string, runId: string) =>
+    `v1/handoff/${pipeline}/${table}/${partition}/${runId}.json`,
+  relayed: (pipeline: string, versionHash: string) => `v1/relayed/${pipeline}/${versionHash.slice(0, 2)}/${versionHash}`,
+  relayedPrefix: (pipeline: string) => `v1/relayed/${pipeline}/`,
 };
 
 /** A URI naming a lake object in lineage records. */

@@ -57,6 +57,14 @@ export interface FabricaConfig {
    * names its own); an unset one leaves its sources unconfigured (`npm start` provides demo ones).
    */
   sources: Record<string, string | undefined>;
+  /**
+   * What this worker process runs (`FABRICA_WORKER_ROLE`): `all` (workflows and every activity, polling the cloud
+   * and the edge task queue), `edge` (the plant's activities only, on `<task queue>-edge`), `cloud` (workflows and
+   * the warehouse's activities).
+   */
+  workerRole: WorkerRole;
+  /** The cloud landing area an edge worker relays the plant's landing folder into (`FABRICA_LANDING_RELAY`). */
+  landingRelay: LakeConfig | undefined;
   /** Demo pace: seconds between two landed hours (0 lands only the first day). */
   demoHourSeconds: number;
   /** The working day the demo lands (`FABRICA_DEMO_DAY`); undefined: the last working day before now. */
@@ -255,13 +263,38 @@ function lake(env: NodeJS.ProcessEnv, home: string): LakeConfig {
   return s3Location(env, 'S3_BUCKET', new URL(`s3://${bucket}/${env.S3_PREFIX ?? ''}`));
 }
 
-function landing(env: NodeJS.ProcessEnv, home: string): LakeConfig {
-  const raw = env.FABRICA_LANDING;
+function landing(env: NodeJS.ProcessEnv, home: string, name = 'FABRICA_LANDING'): LakeConfig {
+  const raw = env[name];
   if (!raw) return { kind: 'fs', root: path.join(home, 'landing') };
-  if (raw.startsWith('s3://')) return s3Location(env, 'FABRICA_LANDING', new URL(raw));
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw))
-    throw new ConfigError('FABRICA_LANDING', 'expected a directory or an s3:// URL');
+  if (raw.startsWith('s3://')) return s3Location(env, name, new URL(raw));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError(name, 'expected a directory or an s3:// URL');
   return { kind: 'fs', root: path.resolve(raw) };
+}
+
+/** The worker roles: every role in one process, the plant's edge, or the cloud's. */
+export const WORKER_ROLES = ['all', 'edge', 'cloud'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+function workerRole(env: NodeJS.ProcessEnv): WorkerRole {
+  const raw = env.FABRICA_WORKER_ROLE || 'all';
+  if (!(WORKER_ROLES as readonly string[]).includes(raw))
+    throw new ConfigError('FABRICA_WORKER_ROLE', `expected ${WORKER_ROLES.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as WorkerRole;
+}
+
+/** Where an edge worker relays the plant's landing folder: required for the edge role, refused elsewhere. */
+function landingRelay(env: NodeJS.ProcessEnv, home: string, role: WorkerRole): LakeConfig | undefined {
+  if (!env.FABRICA_LANDING_RELAY) {
+    if (role === 'edge')
+      throw new ConfigError(
+        'FABRICA_LANDING_RELAY',
+        'required with FABRICA_WORKER_ROLE=edge: the cloud landing area (s3://bucket/prefix) the plant folder is relayed to',
+      );
+    return undefined;
+  }
+  if (role !== 'edge')
+    throw new ConfigError('FABRICA_LANDING_RELAY', 'only an edge worker relays (set FABRICA_WORKER_ROLE=edge)');
+  return landing(env, home, 'FABRICA_LANDING_RELAY');
 }
 
 /**
@@ -284,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
   for (const dir of (env.FABRICA_PIPELINE_DIRS ?? '').split(path.delimiter).filter(Boolean))
     if (!existsSync(dir) || !statSync(dir).isDirectory())
       throw new ConfigError('FABRICA_PIPELINE_DIRS', `${dir} is not a directory of pipeline declarations`);
+  const role = workerRole(env);
   const taskQueue = env.FABRICA_TASK_QUEUE || 'fabrica-pipelines';
   if (!/^[\w.-]{1,200}$/.test(taskQueue))
     throw new ConfigError('FABRICA_TASK_QUEUE', 'only letters, digits, _ . - allowed');
@@ -324,6 +358,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       ? undefined
       : port(env, 'FABRICA_WORKER_METRICS_PORT', 9464),
     workerActivitySlots: wholeNumber(env, 'FABRICA_WORKER_ACTIVITY_SLOTS', 4),
+    workerRole: role,
+    landingRelay: landingRelay(env, home, role),
     alerts: alertSettings(env),
     publicUrl: (
       httpUrl(env, 'FABRICA_PUBLIC_URL') ?? `http://localhost:${port(env, 'FABRICA_API_PORT', 3000)}`

@@ -15,6 +15,8 @@ export interface Dependencies {
   lake: ObjectStore;
   /** The landing area the sensor watches. */
   landing: ObjectStore;
+  /** The cloud landing area an edge worker relays the plant's landing folder into (edge role only). */
+  relay?: ObjectStore;
   /** The external sources' connections (a small pool per source database, created on first use). */
   sources: SourceConnections;
   /** Alert channels and delivery settings (absent: alerts stay rows in `ops.alerts`). */
@@ -39,7 +41,7 @@ export function storeFor(location: LakeConfig): ObjectStore {
 /** Builds the process's dependencies. */
 export function createDependencies(
   config: Pick<FabricaConfig, 'databaseUrl' | 'inventoryDatabaseUrl' | 'lake' | 'landing'> &
-    Partial<Pick<FabricaConfig, 'sources' | 'alerts' | 'publicUrl'>>,
+    Partial<Pick<FabricaConfig, 'sources' | 'alerts' | 'publicUrl' | 'landingRelay'>>,
 ): Dependencies {
   const warehouse = new pg.Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'fabrica' });
   const inventory = new pg.Pool({ connectionString: config.inventoryDatabaseUrl, max: 4, application_name: 'fabrica' });
@@ -68,6 +70,7 @@ export function createDependencies(
     inventory,
     lake: storeFor(config.lake),
     landing: storeFor(config.landing),
+    ...(config.landingRelay ? { relay: storeFor(config.landingRelay) } : {}),
     sources,
     alerts: config.alerts && {
       channels: config.alerts.channels,

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities/index.js';
+import { createActivities, createEdgeActivities } from '../activities/index.js';
+import { edgeTaskQueue } from '../workflows/activity-options.js';
 import { webpackConfigHook, workflowsPath } from './bundle.js';
 import type { Dependencies } from './dependencies.js';
 import { installRuntime } from './runtime.js';
@@ -18,24 +19,45 @@ export interface CreateWorkerOptions {
   metricsPort?: number;
   /** Activities run at once (default 4). */
   activitySlots?: number;
+  /**
+   * `cloud` (default): the workflows and every activity on `taskQueue`. `edge`: only the plant's activities (landing
+   * relay, hand-off application) on `<taskQueue>-edge`, no workflows, nothing that reaches the warehouse.
+   */
+  role?: 'cloud' | 'edge';
 }
 
-/** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity. */
+/** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity (or the edge's activities). */
 export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime({ metricsPort: o.metricsPort });
   const connection = await NativeConnection.connect({ address: o.address });
+  const edge = o.role === 'edge';
   const worker = await Worker.create({
     connection,
     namespace: o.namespace,
-    taskQueue: o.taskQueue,
-    ...(o.workflowBundlePath
-      ? { workflowBundle: { codePath: o.workflowBundlePath } }
-      : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
-    activities: createActivities(o.deps),
+    taskQueue: edge ? edgeTaskQueue(o.taskQueue) : o.taskQueue,
+    ...(edge
+      ? {}
+      : o.workflowBundlePath
+        ? { workflowBundle: { codePath: o.workflowBundlePath } }
+        : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
+    activities: edge ? createEdgeActivities(o.deps) : createActivities(o.deps),
     // Activities stream files and COPY into PostgreSQL: a few at a time per core is what the machine sustains.
     maxConcurrentActivityTaskExecutions: o.activitySlots ?? 4,
     shutdownGraceTime: '20s',
     ...o.overrides,
   });
   return { worker, connection };
+}
+
+/**
+ * The Temporal workers of a process by its role: `all` runs a cloud and an edge worker side by side, `cloud` and
+ * `edge` one each.
+ */
+export async function createRoleWorkers(
+  o: Omit<CreateWorkerOptions, 'role'> & { role: 'all' | 'cloud' | 'edge' },
+): Promise<{ worker: Worker; connection: NativeConnection }[]> {
+  const roles = o.role === 'all' ? (['cloud', 'edge'] as const) : ([o.role] as const);
+  const created: { worker: Worker; connection: NativeConnection }[] = [];
+  for (const role of roles) created.push(await createWorker({ ...o, role }));
+  return created;
 }

@@ -33,3 +33,11 @@ export const STEP_OPTIONS = {
   serve: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry },
   catalog: { startToCloseTimeout: '1 minute', retry },
 } satisfies Record<string, ActivityOptions>;
+
+/**
+ * The task queue of the edge workers (steps placed `edge`): the cloud queue's name with `-edge`, so every starter,
+ * workflow and worker derives it from `FABRICA_TASK_QUEUE` alone.
+ */
+export function edgeTaskQueue(cloudTaskQueue: string): string {
+  return `${cloudTaskQueue}-edge`;
+}

@@ -1,6 +1,15 @@
-import { continueAsNew, ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { STEP_OPTIONS } from './activity-options.js';
+import { edgeTaskQueue, STEP_OPTIONS } from './activity-options.js';
 import { runWorkflowId } from './ids.js';
 import { pipelineRunWorkflow } from './pipeline-run.workflow.js';
 import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from './search-attributes.js';
@@ -18,6 +27,20 @@ export interface SensorActivities {
   scanLanding(input: { spec: PipelineSpec; now?: string }): Promise<ReadyFile[]>;
   /** Records that runs were started for these files, so later scans do not start them again. */
   markDispatched(input: { spec: PipelineSpec; files: ReadyFile[] }): Promise<void>;
+}
+
+/** What one relay pass did. */
+export interface RelayResult {
+  /** Landing object versions copied to the cloud's landing area in this pass. */
+  relayed: number;
+  /** Landing objects of the pipeline listed. */
+  listed: number;
+}
+
+/** Activities of the landing relay (edge task queue; see activities/relay.ts). */
+export interface RelayActivities {
+  /** Copies every landing object version of the pipeline not relayed yet into the cloud's landing area. */
+  relayLanding(input: { spec: PipelineSpec }): Promise<RelayResult>;
 }
 
 /** Input of {@link landingSensorWorkflow}. */
@@ -41,7 +64,23 @@ const { scanLanding, markDispatched } = proxyActivities<SensorActivities>({
  */
 export async function landingSensorWorkflow(input: LandingSensorInput): Promise<void> {
   const scans = input.scansPerRun ?? 100;
+  // A landing folder on the plant's network: an edge worker relays it into the cloud's landing area before each scan.
+  // While no edge worker polls (the plant offline), the scan goes on with what was relayed before.
+  const { relayLanding } = proxyActivities<RelayActivities>({
+    taskQueue: edgeTaskQueue(workflowInfo().taskQueue),
+    scheduleToStartTimeout: `${Math.max(30, input.intervalSeconds * 6)} seconds`,
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
+  });
   for (let i = 0; i < scans; i++) {
+    if (input.spec.source.placement === 'edge' && patched('landing-relay')) {
+      try {
+        await relayLanding({ spec: input.spec });
+      } catch (err) {
+        log.warn('landing relay did not run; scanning what was relayed before', { error: String(err) });
+      }
+    }
     const ready = await scanLanding({ spec: input.spec });
     const dispatched: ReadyFile[] = [];
     for (const file of ready) {

@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { STEP_OPTIONS } from './activity-options.js';
+import { edgeTaskQueue, STEP_OPTIONS } from './activity-options.js';
 import { partitionKeyExample, partitionWindow } from './partitions.js';
 import { PARTITION, PIPELINE, PIPELINE_STATUS, RUN_KIND } from './search-attributes.js';
 import type { backfillWorkflow } from './backfill.workflow.js';
@@ -110,7 +110,25 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
         sha256: ingested.sha256,
         sourceKey: ingested.sourceKey,
       };
-      const served = await serve.servePartition({ ctx, spec, ingest: ingested, stage: staged, outcome });
+      let served = await serve.servePartition({ ctx, spec, ingest: ingested, stage: staged, outcome });
+      if (served.handoffs && served.handoffs.length > 0) {
+        // Outputs placed at the edge: an edge worker applies each hand-off, then the cloud closes the run.
+        const edge = proxyActivities<PipelineActivities>({
+          ...STEP_OPTIONS.serve,
+          taskQueue: edgeTaskQueue(info.taskQueue),
+        });
+        const outputs = { ...served.outputs };
+        for (const handoff of served.handoffs)
+          outputs[handoff.table] = (await edge.applyServeHandoff({ ctx, spec, handoff })).rows;
+        served = await serve.finishServe({
+          ctx,
+          spec,
+          outcome,
+          startedAt: served.startedAt!,
+          outputs,
+          handoffs: served.handoffs,
+        });
+      }
       await startDependents(input, ctx, served.dependents ?? []);
     }
     advance('done');

@@ -34,9 +34,21 @@ export interface PipelineSpec {
   quality: QualityRules;
 }
 
+/**
+ * Where a step runs: `cloud` (default) on the workers that run the workflows and reach the warehouse (task queue
+ * `FABRICA_TASK_QUEUE`), `edge` on the plant's workers (task queue `<FABRICA_TASK_QUEUE>-edge`), which reach the
+ * plant's folders and databases and dial out to Temporal and the lake only. One process runs both by default.
+ */
+export type Placement = 'cloud' | 'edge';
+
 /** Files dropped in the landing area (a folder or an S3 prefix). */
 export interface LandingFilesSource {
   kind: 'landing-files';
+  /**
+   * `edge`: the landing folder is on the plant's network; each scan first has an edge worker relay its new file
+   * versions into the cloud's landing area (`FABRICA_LANDING_RELAY`), where the sensor sees them. Default `cloud`.
+   */
+  placement?: Placement;
   /** Landing sub-prefix watched for this pipeline ('' for the whole landing area). */
   prefix: string;
   /** File names considered (regular expression source, matched against the name below the prefix). */
@@ -126,6 +138,12 @@ export type ServeOutput = ReverseEtlOutput | { kind: 'lake-snapshot'; dataset: s
 /** Rows of a dataset partition replicated into another database's table. */
 export interface ReverseEtlOutput {
   kind: 'reverse-etl';
+  /**
+   * `edge`: the target database is on the plant's network; the cloud writes the partition's rows to the lake as a
+   * hand-off object and an edge worker applies it (newer publications win, by the target's own version table).
+   * Default `cloud`: the worker writes the target directly.
+   */
+  placement?: Placement;
   /** A database connection the worker has (`inventory`). */
   connection: string;
   /** The dataset read, and the columns copied (the same names in the target). */

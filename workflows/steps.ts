@@ -61,6 +61,39 @@ export interface ServeResult {
   outputs: Record<string, number>;
   /** Registered pipelines' partitions that read what this run (re-)published: they re-run (none when unchanged). */
   dependents: Dependent[];
+  /**
+   * Reverse-ETL outputs placed at the edge: written to the lake for an edge worker to apply. When present the run is
+   * not finished yet: the workflow has each applied on the edge task queue, then calls `finishServe`.
+   */
+  handoffs?: ServeHandoff[];
+  /** When serve started (ISO-8601), for `finishServe`'s step record. */
+  startedAt?: string;
+}
+
+/** The publication a hand-off carries: the warehouse partition's content, run and load instant. */
+export interface PublishedVersion {
+  contentSha256: string;
+  runId: string;
+  /** `ops.partition_state.loaded_at` (ISO-8601, microseconds): newer publications have later instants. */
+  loadedAt: string;
+}
+
+/** One reverse-ETL output's rows for one partition, handed through the lake to an edge worker. */
+export interface ServeHandoff {
+  /** The target table (the output's `table`). */
+  table: string;
+  /** Lake key of the hand-off object (JSON: version and rows, every value as PostgreSQL text). */
+  key: string;
+  rows: number;
+  /** Absent when nothing is published for the partition (the hand-off empties the target's partition). */
+  version?: PublishedVersion;
+}
+
+/** Result of applying a hand-off on the edge. */
+export interface HandoffApplied {
+  /** False when the target already held a newer publication (nothing changed). */
+  applied: boolean;
+  rows: number;
 }
 
 /** Outcome recorded when a run ends. */
@@ -98,6 +131,17 @@ export interface PipelineActivities {
     input: StepInput & { ingest: IngestResult; stage: StageResult; outcome: RunOutcome },
   ): Promise<ServeResult>;
   recordRunFinished(input: { ctx: RunContext; outcome: RunOutcome }): Promise<void>;
+  /** Edge: applies a reverse-ETL hand-off to its target database (runs on the edge task queue). */
+  applyServeHandoff(input: { ctx: RunContext; spec: PipelineSpec; handoff: ServeHandoff }): Promise<HandoffApplied>;
+  /** Cloud: after the hand-offs were applied, records serve's step and lineage, finds dependents, closes the run. */
+  finishServe(
+    input: StepInput & {
+      outcome: RunOutcome;
+      startedAt: string;
+      outputs: Record<string, number>;
+      handoffs: ServeHandoff[];
+    },
+  ): Promise<ServeResult>;
 }
 
 /** A downstream pipeline's partition to re-run after an upstream partition was re-published. */

@@ -11,7 +11,7 @@ import { createObjectStore } from '../../activities/storage/index.js';
 import { ensureBucket } from '../../infra/services/minio.js';
 import { createDependencies, type Dependencies } from '../../worker/dependencies.js';
 import type { FabricaConfig } from '../../worker/config.js';
-import { createWorker } from '../../worker/run-worker.js';
+import { createRoleWorkers } from '../../worker/run-worker.js';
 import { testServices } from './services.js';
 
 /** An isolated Fábrica deployment inside the shared test services: own databases, lake, landing and task queue. */
@@ -122,7 +122,8 @@ export async function createTestEnv(
   const taskQueue = `tq-${id}`;
   const connection = await Connection.connect({ address: s.temporalAddress });
   const client = new Client({ connection, namespace: s.temporalNamespace });
-  let running: { worker: Worker; connection: NativeConnection; done: Promise<void> } | undefined;
+  let running:
+    { worker: Worker; workers: { worker: Worker; connection: NativeConnection }[]; done: Promise<void> } | undefined;
   const env: FabricaTestEnv = {
     id,
     taskQueue,
@@ -135,23 +136,29 @@ export async function createTestEnv(
     client,
     async startWorker() {
       if (running) return running.worker;
-      const created = await createWorker({
+      // Every role in this process, as `npm start` runs them: the cloud worker and the edge worker.
+      const created = await createRoleWorkers({
+        role: 'all',
         address: s.temporalAddress,
         namespace: s.temporalNamespace,
         taskQueue,
         deps,
         workflowBundlePath: s.workflowBundle,
       });
-      running = { ...created, done: created.worker.run() };
-      return created.worker;
+      running = {
+        workers: created,
+        worker: created[0]!.worker,
+        done: Promise.all(created.map(({ worker }) => worker.run())).then(() => undefined),
+      };
+      return created[0]!.worker;
     },
     async stopWorker() {
       if (!running) return;
       const r = running;
       running = undefined;
-      r.worker.shutdown();
+      r.workers.forEach(({ worker }) => worker.shutdown());
       await r.done;
-      await r.connection.close();
+      await Promise.all(r.workers.map(({ connection }) => connection.close()));
     },
     processEnv() {
       const onS3 = s3 && {

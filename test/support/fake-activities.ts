@@ -54,6 +54,8 @@ export function fakeActivities(script: {
     loadPartition: step('loadPartition', { status: 'loaded' as const, rows: {} }),
     servePartition: step('servePartition', { outputs: {}, dependents: [] }),
     recordRunFinished: step('recordRunFinished', undefined),
+    applyServeHandoff: step('applyServeHandoff', { applied: true, rows: 0 }),
+    finishServe: step('finishServe', { outputs: {}, dependents: [] }),
   };
   return { activities, calls, outcomes };
 }

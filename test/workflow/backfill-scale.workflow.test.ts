@@ -61,6 +61,8 @@ describe('a large backfill under lowered history limits', () => {
       loadPartition: unused('load'),
       servePartition: unused('serve'),
       recordRunFinished: async () => undefined,
+      applyServeHandoff: unused('applyServeHandoff'),
+      finishServe: unused('finishServe'),
       selectPartitions: unused('selectPartitions'),
     };
     const taskQueue = `bf-scale-${randomUUID()}`;

@@ -20,6 +20,8 @@ export const factoryMachineSignals: PipelineSpec = {
   // The partition comes from the file's header (the header decides, not the name); a file is complete with its trailer.
   source: {
     kind: 'landing-files',
+    // The machines' folder and the inventory database are on the plant's network: edge workers reach them.
+    placement: 'edge',
     prefix: '',
     fileNamePattern: '^[^/]*\\.txt$',
     fileName: '{entity}_{yyyy}{MM}{dd}T{HH}.txt',
@@ -33,6 +35,7 @@ export const factoryMachineSignals: PipelineSpec = {
   serve: [
     {
       kind: 'reverse-etl',
+      placement: 'edge',
       connection: 'inventory',
       dataset: 'inventory_movements',
       columns: ['sku', 'quantity', 'source_sha256'],
