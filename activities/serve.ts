@@ -211,7 +211,7 @@ export function createApplyHandoff(deps: HandoffDeps) {
             WHERE target_table = $1 AND partition_key = $2 FOR UPDATE`,
           [o.table, ctx.partition, doc.version?.loadedAt ?? null],
         );
-        if (held.rows[0]?.newer) return { applied: false, rows: 0 };
+        if (held.rows[0]?.newer) return { applied: false, rows: 0, attempt: attempt() };
         const rows = await replaceTargetPartition(client, o, doc.partitionParams, doc.rows);
         if (doc.version)
           await client.query(
@@ -221,7 +221,7 @@ export function createApplyHandoff(deps: HandoffDeps) {
                run_id = EXCLUDED.run_id, content_sha256 = EXCLUDED.content_sha256, applied_at = now()`,
             [o.table, ctx.partition, doc.version.loadedAt, doc.version.runId, doc.version.contentSha256],
           );
-        return { applied: true, rows };
+        return { applied: true, rows, attempt: attempt() };
       });
     });
   };
@@ -293,12 +293,13 @@ export function createServe(deps: ServeDeps) {
     input: StepInput & { outcome: RunOutcome },
     startedAt: Date,
     outputs: Record<string, number>,
+    partsAttempt = 1,
   ): Promise<ServeResult> {
     const { ctx, spec } = input;
     await catalog.step(ctx, {
       step: 'serve',
       startedAt,
-      attempt: attempt(),
+      attempt: Math.max(attempt(), partsAttempt),
       rowsOut: Object.values(outputs).reduce((a, b) => a + b, 0),
       details: outputs,
     });
@@ -342,6 +343,7 @@ export function createServe(deps: ServeDeps) {
         startedAt: string;
         outputs: Record<string, number>;
         handoffs: ServeHandoff[];
+        attempt?: number;
       },
     ): Promise<ServeResult> {
       const { ctx, spec } = input;
@@ -351,7 +353,7 @@ export function createServe(deps: ServeDeps) {
         const from = tableUri(datasetOf(o.dataset).table, ctx.partition);
         await catalog.lineage(ctx, 'serve', from, `postgres://${o.connection}/${o.table}`);
       }
-      return finish(input, new Date(input.startedAt), input.outputs);
+      return finish(input, new Date(input.startedAt), input.outputs, input.attempt);
     },
   };
 }

@@ -118,8 +118,12 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
           taskQueue: edgeTaskQueue(info.taskQueue),
         });
         const outputs = { ...served.outputs };
-        for (const handoff of served.handoffs)
-          outputs[handoff.table] = (await edge.applyServeHandoff({ ctx, spec, handoff })).rows;
+        let attempt = 1;
+        for (const handoff of served.handoffs) {
+          const applied = await edge.applyServeHandoff({ ctx, spec, handoff });
+          outputs[handoff.table] = applied.rows;
+          attempt = Math.max(attempt, applied.attempt);
+        }
         served = await serve.finishServe({
           ctx,
           spec,
@@ -127,6 +131,7 @@ export async function pipelineRunWorkflow(input: PipelineRunInput): Promise<RunO
           startedAt: served.startedAt!,
           outputs,
           handoffs: served.handoffs,
+          attempt,
         });
       }
       await startDependents(input, ctx, served.dependents ?? []);

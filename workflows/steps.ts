@@ -94,6 +94,8 @@ export interface HandoffApplied {
   /** False when the target already held a newer publication (nothing changed). */
   applied: boolean;
   rows: number;
+  /** The activity attempt that applied it (serve's step record keeps the highest attempt of its parts). */
+  attempt: number;
 }
 
 /** Outcome recorded when a run ends. */
@@ -140,6 +142,8 @@ export interface PipelineActivities {
       startedAt: string;
       outputs: Record<string, number>;
       handoffs: ServeHandoff[];
+      /** Highest attempt of the serve activity and the hand-offs' applications. */
+      attempt?: number;
     },
   ): Promise<ServeResult>;
 }

@@ -11,23 +11,21 @@ export interface MinioOptions {
   accessKeyId: string;
   secretAccessKey: string;
   logFile: string;
+  /** Address it listens on (default `127.0.0.1`). */
+  host?: string;
+  /** A network namespace (`ip netns`) to run it in, as a separate host (tests; needs root). */
+  netns?: string;
 }
 
 /** Starts a MinIO server on loopback and waits for its liveness endpoint. */
 export async function startMinio(o: MinioOptions, timeoutMs = 60_000): Promise<ManagedProcess> {
   mkdirSync(o.dataDir, { recursive: true });
+  const host = o.host ?? '127.0.0.1';
+  const args = ['server', o.dataDir, '--address', `${host}:${o.port}`, '--console-address', `${host}:${o.consolePort}`];
   const proc = startProcess({
     name: 'minio',
-    command: o.binary,
-    args: [
-      'server',
-      o.dataDir,
-      '--address',
-      `127.0.0.1:${o.port}`,
-      '--console-address',
-      `127.0.0.1:${o.consolePort}`,
-      '--quiet',
-    ],
+    command: o.netns ? 'ip' : o.binary,
+    args: [...(o.netns ? ['netns', 'exec', o.netns, o.binary] : []), ...args, '--quiet'],
     env: {
       ...process.env,
       MINIO_ROOT_USER: o.accessKeyId,
@@ -38,7 +36,7 @@ export async function startMinio(o: MinioOptions, timeoutMs = 60_000): Promise<M
     },
     logFile: o.logFile,
   });
-  const live = async () => (await fetch(`http://127.0.0.1:${o.port}/minio/health/live`)).ok;
+  const live = async () => (await fetch(`http://${host}:${o.port}/minio/health/live`)).ok;
   await waitUntilReady(proc, live, timeoutMs);
   return proc;
 }

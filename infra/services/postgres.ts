@@ -12,6 +12,10 @@ export interface EmbeddedPostgresOptions {
   user: string;
   password: string;
   logFile: string;
+  /** Address it listens on (default `127.0.0.1`). */
+  host?: string;
+  /** A network namespace (`ip netns`) to run it in, as a separate host (tests; needs root). */
+  netns?: string;
 }
 
 interface PgBinaries {
@@ -76,9 +80,9 @@ function initdb(bin: PgBinaries, o: EmbeddedPostgresOptions, ids: { uid?: number
 }
 
 /** Resolves true when the server accepts a login. */
-async function accepts(port: number, user: string, password: string): Promise<boolean> {
+async function accepts(port: number, user: string, password: string, host = '127.0.0.1'): Promise<boolean> {
   const client = new pg.Client({
-    host: '127.0.0.1',
+    host,
     port,
     user,
     password,
@@ -113,13 +117,28 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions, timeoutM
     '-p',
     String(o.port),
     '-c',
-    'listen_addresses=127.0.0.1',
+    `listen_addresses=${o.host ?? '127.0.0.1'}`,
     '-c',
     'unix_socket_directories=',
   ];
   args.push('-c', 'max_connections=200', '-c', 'fsync=on');
-  const proc = startProcess({ name: 'postgresql', command: bin.postgres, args, logFile: o.logFile, ...ids });
-  await waitUntilReady(proc, () => accepts(o.port, o.user, o.password), timeoutMs);
+  // In a network namespace: `ip netns exec` needs root, so the server's user is taken after entering it.
+  const proc = o.netns
+    ? startProcess({
+        name: 'postgresql',
+        command: 'ip',
+        args: [
+          'netns',
+          'exec',
+          o.netns,
+          ...(ids.uid !== undefined ? ['setpriv', `--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups'] : []),
+          bin.postgres,
+          ...args,
+        ],
+        logFile: o.logFile,
+      })
+    : startProcess({ name: 'postgresql', command: bin.postgres, args, logFile: o.logFile, ...ids });
+  await waitUntilReady(proc, () => accepts(o.port, o.user, o.password, o.host), timeoutMs);
   return proc;
 }
 

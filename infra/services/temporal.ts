@@ -23,11 +23,13 @@ export interface TemporalDevServerOptions {
   /** `--dynamic-config-value KEY=VALUE` pairs (values are JSON). */
   dynamicConfig?: Record<string, unknown>;
   namespace?: string;
+  /** Address the frontend listens on (default `127.0.0.1`). */
+  ip?: string;
 }
 
 /** Builds the `temporal server start-dev` argument list. */
 export function devServerArgs(o: TemporalDevServerOptions): string[] {
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--log-format', 'json'];
+  const args = ['server', 'start-dev', '--ip', o.ip ?? '127.0.0.1', '--port', String(o.port), '--log-format', 'json'];
   args.push(...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']));
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.namespace && o.namespace !== 'default') args.push('--namespace', o.namespace);

@@ -54,7 +54,7 @@ export function fakeActivities(script: {
     loadPartition: step('loadPartition', { status: 'loaded' as const, rows: {} }),
     servePartition: step('servePartition', { outputs: {}, dependents: [] }),
     recordRunFinished: step('recordRunFinished', undefined),
-    applyServeHandoff: step('applyServeHandoff', { applied: true, rows: 0 }),
+    applyServeHandoff: step('applyServeHandoff', { applied: true, rows: 0, attempt: 1 }),
     finishServe: step('finishServe', { outputs: {}, dependents: [] }),
   };
   return { activities, calls, outcomes };

@@ -12,12 +12,19 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns a worker process with the given environment. */
-export function spawnWorker(env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(projectRoot, 'dist', 'worker', 'main.js')], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Spawns a worker process with the given environment; `launch` wraps its command line (e.g. to run it on another
+ * host: a network namespace).
+ */
+export function spawnWorker(
+  env: NodeJS.ProcessEnv,
+  launch: (command: string, args: string[]) => [string, string[]] = (command, args) => [command, args],
+): WorkerProcess {
+  const [command, args] = launch(process.execPath, [
+    ...WORKER_NODE_FLAGS,
+    path.join(projectRoot, 'dist', 'worker', 'main.js'),
+  ]);
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
