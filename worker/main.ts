@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     ...config.temporal,
     deps,
     metricsPort: config.workerMetricsPort,
-    activitySlots: config.workerActivitySlots,
+    tuning: config.workerTuning,
+    versioning: config.workerVersioning,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   const client = await Connection.connect({ address: config.temporal.address });
@@ -46,7 +47,11 @@ async function main(): Promise<void> {
   } finally {
     await client.close();
   }
-  log.info('worker polling', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address });
+  log.info('worker polling', {
+    taskQueue: config.temporal.taskQueue,
+    temporal: config.temporal.address,
+    ...(config.workerVersioning ? { version: config.workerVersioning } : {}),
+  });
   try {
     await worker.run();
   } finally {

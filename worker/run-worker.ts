@@ -3,6 +3,8 @@ import { createActivities } from '../activities/index.js';
 import { webpackConfigHook, workflowsPath } from './bundle.js';
 import type { Dependencies } from './dependencies.js';
 import { installRuntime } from './runtime.js';
+import { DEFAULT_TUNING, tuningOptions, type WorkerTuning } from './tuning.js';
+import { versioningOptions, type WorkerVersioning } from './versioning.js';
 
 /** Options for {@link createWorker}. */
 export interface CreateWorkerOptions {
@@ -16,8 +18,10 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
   /** Port of the SDK's Prometheus metrics exporter (`FABRICA_WORKER_METRICS_PORT`); undefined: none. */
   metricsPort?: number;
-  /** Activities run at once (default 4). */
-  activitySlots?: number;
+  /** Slot sizing (default: fixed, 4 activities and 40 workflow tasks at once). */
+  tuning?: WorkerTuning;
+  /** Worker Versioning: the deployment version this worker polls as; undefined: unversioned. */
+  versioning?: WorkerVersioning;
 }
 
 /** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity. */
@@ -33,7 +37,8 @@ export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Wo
       : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
     activities: createActivities(o.deps),
     // Activities stream files and COPY into PostgreSQL: a few at a time per core is what the machine sustains.
-    maxConcurrentActivityTaskExecutions: o.activitySlots ?? 4,
+    ...tuningOptions(o.tuning ?? DEFAULT_TUNING),
+    ...versioningOptions(o.versioning),
     shutdownGraceTime: '20s',
     ...o.overrides,
   });

@@ -1,4 +1,11 @@
-import { continueAsNew, ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  ParentClosePolicy,
+  proxyActivities,
+  sleep,
+  startChild,
+  setWorkflowOptions,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { STEP_OPTIONS } from './activity-options.js';
 import { runWorkflowId } from './ids.js';
@@ -70,3 +77,7 @@ export async function landingSensorWorkflow(input: LandingSensorInput): Promise<
   }
   await continueAsNew<typeof landingSensorWorkflow>(input);
 }
+
+// A sensor runs forever (continue-as-new): under Worker Versioning it moves to the current version at its next task
+// instead of keeping an old version alive; its code stays replay-compatible across versions (patch it when it changes).
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, landingSensorWorkflow);
