@@ -4,6 +4,8 @@ import { projectRoot } from '../infra/paths.js';
 import { SOURCES } from '../workflows/sources/index.js';
 import { readAlertChannels, type AlertChannel } from './alert-channels.js';
 import { readApiKeys, type ApiKeyEntry } from './api-keys.js';
+import type { WorkerTuning } from './tuning.js';
+import type { WorkerVersioning } from './versioning.js';
 
 /** Thrown when configuration is invalid; its message names the setting. */
 export class ConfigError extends Error {
@@ -72,8 +74,10 @@ export interface FabricaConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Port of the worker's Temporal SDK metrics (Prometheus) exporter; undefined: off. */
   workerMetricsPort: number | undefined;
-  /** Activities one worker runs at once (`FABRICA_WORKER_ACTIVITY_SLOTS`). */
-  workerActivitySlots: number;
+  /** How one worker process sizes its task slots (`FABRICA_WORKER_TUNER` and its settings). */
+  workerTuning: WorkerTuning;
+  /** Worker Versioning (`FABRICA_WORKER_DEPLOYMENT`, `FABRICA_WORKER_BUILD_ID`); undefined: unversioned. */
+  workerVersioning: WorkerVersioning | undefined;
   /** Alert delivery: the channels, how long a group gathers alerts, how often open alerts are re-sent. */
   alerts: AlertSettings;
   /** Where people open Fábrica (links in alert messages). */
@@ -129,6 +133,50 @@ function workingDay(env: NodeJS.ProcessEnv, name: string): string | undefined {
     throw new ConfigError(name, `expected a date YYYY-MM-DD, got ${JSON.stringify(raw)}`);
   if (d.getUTCDay() === 0 || d.getUTCDay() === 6) throw new ConfigError(name, `${raw} is not a working day (Mon–Fri)`);
   return raw;
+}
+
+/** A fraction in (0, 1], e.g. a resource-usage target. */
+function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = positive(env, name, fallback);
+  if (n > 1) throw new ConfigError(name, `expected a fraction in (0, 1], got ${JSON.stringify(env[name])}`);
+  return n;
+}
+
+/**
+ * The worker's slot sizing: `fixed` (the default) runs at most the configured slots; `resource` lets the SDK's
+ * resource-based tuner hand out slots while memory and CPU stay under their targets, the slot settings (when set)
+ * capping it.
+ */
+function workerTuning(env: NodeJS.ProcessEnv): WorkerTuning {
+  const tuner = env.FABRICA_WORKER_TUNER || 'fixed';
+  if (tuner !== 'fixed' && tuner !== 'resource')
+    throw new ConfigError('FABRICA_WORKER_TUNER', `expected fixed or resource, got ${JSON.stringify(tuner)}`);
+  const activitySlots = wholeNumber(env, 'FABRICA_WORKER_ACTIVITY_SLOTS', 4);
+  const workflowSlots = wholeNumber(env, 'FABRICA_WORKER_WORKFLOW_SLOTS', 40);
+  for (const name of ['FABRICA_WORKER_TUNER_TARGET_MEMORY', 'FABRICA_WORKER_TUNER_TARGET_CPU'])
+    if (tuner === 'fixed' && env[name]) throw new ConfigError(name, 'only applies with FABRICA_WORKER_TUNER=resource');
+  if (tuner === 'fixed') return { tuner, activitySlots, workflowSlots };
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  return {
+    tuner,
+    targetMemoryUsage: fraction(env, 'FABRICA_WORKER_TUNER_TARGET_MEMORY', 0.8),
+    targetCpuUsage: fraction(env, 'FABRICA_WORKER_TUNER_TARGET_CPU', 0.9),
+    ...(set('FABRICA_WORKER_ACTIVITY_SLOTS') ? { maxActivitySlots: activitySlots } : {}),
+    ...(set('FABRICA_WORKER_WORKFLOW_SLOTS') ? { maxWorkflowSlots: workflowSlots } : {}),
+  };
+}
+
+/** Worker Versioning: on when a build id is set, in the deployment `FABRICA_WORKER_DEPLOYMENT` (default `fabrica`). */
+function workerVersioning(env: NodeJS.ProcessEnv): WorkerVersioning | undefined {
+  const deploymentName = env.FABRICA_WORKER_DEPLOYMENT || 'fabrica';
+  // Temporal joins the two as `<deployment>.<build id>`: the deployment name cannot hold a dot.
+  if (!/^[\w-]{1,200}$/.test(deploymentName))
+    throw new ConfigError('FABRICA_WORKER_DEPLOYMENT', 'only letters, digits, _ - allowed (at most 200)');
+  const buildId = env.FABRICA_WORKER_BUILD_ID;
+  if (!buildId) return undefined;
+  if (!/^[\w.-]{1,200}$/.test(buildId))
+    throw new ConfigError('FABRICA_WORKER_BUILD_ID', 'only letters, digits, _ . - allowed (at most 200)');
+  return { deploymentName, buildId };
 }
 
 /** Dev key file the launcher writes when no keys are configured. */
@@ -357,9 +405,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
     workerMetricsPort: /^(0|off)?$/i.test(env.FABRICA_WORKER_METRICS_PORT ?? '-')
       ? undefined
       : port(env, 'FABRICA_WORKER_METRICS_PORT', 9464),
-    workerActivitySlots: wholeNumber(env, 'FABRICA_WORKER_ACTIVITY_SLOTS', 4),
     workerRole: role,
     landingRelay: landingRelay(env, home, role),
+    workerTuning: workerTuning(env),
+    workerVersioning: workerVersioning(env),
     alerts: alertSettings(env),
     publicUrl: (
       httpUrl(env, 'FABRICA_PUBLIC_URL') ?? `http://localhost:${port(env, 'FABRICA_API_PORT', 3000)}`

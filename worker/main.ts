@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     role,
     deps,
     metricsPort: config.workerMetricsPort,
-    activitySlots: config.workerActivitySlots,
+    tuning: config.workerTuning,
+    versioning: config.workerVersioning,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => workers.forEach(({ worker }) => worker.shutdown()));
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     role,
     taskQueues: workers.map(({ worker }) => worker.options.taskQueue),
     temporal: config.temporal.address,
+    ...(config.workerVersioning ? { version: config.workerVersioning } : {}),
   });
   try {
     await Promise.all(workers.map(({ worker }) => worker.run()));

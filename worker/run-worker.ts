@@ -4,6 +4,8 @@ import { edgeTaskQueue } from '../workflows/activity-options.js';
 import { webpackConfigHook, workflowsPath } from './bundle.js';
 import type { Dependencies } from './dependencies.js';
 import { installRuntime } from './runtime.js';
+import { DEFAULT_TUNING, tuningOptions, type WorkerTuning } from './tuning.js';
+import { versioningOptions, type WorkerVersioning } from './versioning.js';
 
 /** Options for {@link createWorker}. */
 export interface CreateWorkerOptions {
@@ -17,13 +19,15 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
   /** Port of the SDK's Prometheus metrics exporter (`FABRICA_WORKER_METRICS_PORT`); undefined: none. */
   metricsPort?: number;
-  /** Activities run at once (default 4). */
-  activitySlots?: number;
   /**
    * `cloud` (default): the workflows and every activity on `taskQueue`. `edge`: only the plant's activities (landing
    * relay, hand-off application) on `<taskQueue>-edge`, no workflows, nothing that reaches the warehouse.
    */
   role?: 'cloud' | 'edge';
+  /** Slot sizing (default: fixed, 4 activities and 40 workflow tasks at once). */
+  tuning?: WorkerTuning;
+  /** Worker Versioning: the deployment version this worker polls as; undefined: unversioned. */
+  versioning?: WorkerVersioning;
 }
 
 /** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity (or the edge's activities). */
@@ -42,7 +46,8 @@ export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Wo
         : { workflowsPath: workflowsPath(), bundlerOptions: { webpackConfigHook } }),
     activities: edge ? createEdgeActivities(o.deps) : createActivities(o.deps),
     // Activities stream files and COPY into PostgreSQL: a few at a time per core is what the machine sustains.
-    maxConcurrentActivityTaskExecutions: o.activitySlots ?? 4,
+    ...tuningOptions(o.tuning ?? DEFAULT_TUNING),
+    ...versioningOptions(o.versioning),
     shutdownGraceTime: '20s',
     ...o.overrides,
   });

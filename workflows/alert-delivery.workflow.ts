@@ -7,6 +7,7 @@ import {
   setHandler,
   sleep,
   workflowInfo,
+  setWorkflowOptions,
 } from '@temporalio/workflow';
 
 /** The delivery settings a group's workflow runs with (from the worker's configuration when it was started). */
@@ -114,3 +115,7 @@ export async function alertDeliveryWorkflow(input: AlertGroupInput): Promise<{ m
     if (!woke) reminder = true;
   }
 }
+
+// An alert group lives as long as its alerts stay open: under Worker Versioning it moves to the current version
+// instead of keeping an old one alive; its code stays replay-compatible across versions (patch it when it changes).
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, alertDeliveryWorkflow);

@@ -43,12 +43,64 @@ describe('configuration', () => {
   it('takes the demo day and the worker slots, refusing bad values by name', () => {
     const c = loadConfig({ FABRICA_HOME: home, FABRICA_DEMO_DAY: '2026-11-20', FABRICA_WORKER_ACTIVITY_SLOTS: '2' });
     expect(c.demoDay).toBe('2026-11-20');
-    expect(c.workerActivitySlots).toBe(2);
-    expect(loadConfig({ FABRICA_HOME: home })).toMatchObject({ demoDay: undefined, workerActivitySlots: 4 });
+    expect(c.workerTuning).toEqual({ tuner: 'fixed', activitySlots: 2, workflowSlots: 40 });
+    expect(loadConfig({ FABRICA_HOME: home })).toMatchObject({
+      demoDay: undefined,
+      workerTuning: { tuner: 'fixed', activitySlots: 4, workflowSlots: 40 },
+      workerVersioning: undefined,
+    });
     for (const day of ['2026-11-21', '2026-02-30', '20-11-2026', 'yesterday'])
       fails({ FABRICA_HOME: home, FABRICA_DEMO_DAY: day }, 'FABRICA_DEMO_DAY');
     for (const slots of ['0', '-1', '2.5', 'many'])
       fails({ FABRICA_HOME: home, FABRICA_WORKER_ACTIVITY_SLOTS: slots }, 'FABRICA_WORKER_ACTIVITY_SLOTS');
+    for (const slots of ['0', '1.5', 'lots'])
+      fails({ FABRICA_HOME: home, FABRICA_WORKER_WORKFLOW_SLOTS: slots }, 'FABRICA_WORKER_WORKFLOW_SLOTS');
+  });
+
+  it('sizes the worker with the resource-based tuner when asked, its targets fractions of the machine', () => {
+    expect(loadConfig({ FABRICA_HOME: home, FABRICA_WORKER_TUNER: 'resource' }).workerTuning).toEqual({
+      tuner: 'resource',
+      targetMemoryUsage: 0.8,
+      targetCpuUsage: 0.9,
+    });
+    const capped = loadConfig({
+      FABRICA_HOME: home,
+      FABRICA_WORKER_TUNER: 'resource',
+      FABRICA_WORKER_TUNER_TARGET_MEMORY: '0.6',
+      FABRICA_WORKER_TUNER_TARGET_CPU: '0.75',
+      FABRICA_WORKER_ACTIVITY_SLOTS: '8',
+    });
+    expect(capped.workerTuning).toEqual({
+      tuner: 'resource',
+      targetMemoryUsage: 0.6,
+      targetCpuUsage: 0.75,
+      maxActivitySlots: 8,
+    });
+    fails({ FABRICA_HOME: home, FABRICA_WORKER_TUNER: 'auto' }, 'FABRICA_WORKER_TUNER');
+    for (const target of ['0', '1.2', '80%', '-0.5'])
+      fails(
+        { FABRICA_HOME: home, FABRICA_WORKER_TUNER: 'resource', FABRICA_WORKER_TUNER_TARGET_CPU: target },
+        'FABRICA_WORKER_TUNER_TARGET_CPU',
+      );
+    fails({ FABRICA_HOME: home, FABRICA_WORKER_TUNER_TARGET_MEMORY: '0.5' }, 'FABRICA_WORKER_TUNER_TARGET_MEMORY');
+  });
+
+  it('turns Worker Versioning on with a build id, in deployment fabrica unless named', () => {
+    expect(loadConfig({ FABRICA_HOME: home, FABRICA_WORKER_DEPLOYMENT: 'plant' }).workerVersioning).toBeUndefined();
+    expect(loadConfig({ FABRICA_HOME: home, FABRICA_WORKER_BUILD_ID: '1.4.2' }).workerVersioning).toEqual({
+      deploymentName: 'fabrica',
+      buildId: '1.4.2',
+    });
+    const named = loadConfig({
+      FABRICA_HOME: home,
+      FABRICA_WORKER_DEPLOYMENT: 'plant-7',
+      FABRICA_WORKER_BUILD_ID: 'abc',
+    });
+    expect(named.workerVersioning).toEqual({ deploymentName: 'plant-7', buildId: 'abc' });
+    for (const name of ['fab.rica', 'has space', 'x'.repeat(201)])
+      fails({ FABRICA_HOME: home, FABRICA_WORKER_DEPLOYMENT: name }, 'FABRICA_WORKER_DEPLOYMENT');
+    for (const id of ['a/b', 'v 2'])
+      fails({ FABRICA_HOME: home, FABRICA_WORKER_BUILD_ID: id }, 'FABRICA_WORKER_BUILD_ID');
   });
 
   it('uses external services when configured', () => {
