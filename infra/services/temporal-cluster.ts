@@ -85,7 +85,8 @@ async function addSearchAttributes(connection: Connection, namespace: string): P
  * new namespace and new attributes through caches that refresh on their own schedule.
  */
 async function waitUsable(connection: Connection, namespace: string, timeoutMs: number): Promise<void> {
-  const query = FABRICA_SEARCH_ATTRIBUTES.map((key) => `${key.name} = 'fabrica-prepare'`).join(' AND ');
+  // Back-quoted: SQL visibility's parser reads `Partition` unquoted as the keyword PARTITION and rejects the query.
+  const query = FABRICA_SEARCH_ATTRIBUTES.map((key) => `\`${key.name}\` = 'fabrica-prepare'`).join(' AND ');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

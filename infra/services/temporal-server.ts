@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { projectRoot } from '../paths.js';
-import { freePort } from './ports.js';
+import { freePort, freePortInRange } from './ports.js';
 import { startProcess, waitUntilReady, type ManagedProcess } from './process.js';
 import { temporalIsServing } from './temporal.js';
 import { goModuleDir, TEMPORAL_SERVER } from './tools.js';
@@ -39,29 +39,39 @@ export interface TemporalServerPorts {
   workerMembership: number;
 }
 
-/** Asks the OS for a free loopback port for each of the server's listeners. */
+/**
+ * The highest port a membership listener may use: the SQL schema stores a cluster member's port as SMALLINT
+ * (`cluster_membership.rpc_port`), so a port from the OS's ephemeral range (32768+) stops the server at start-up with
+ * "value … is out of range for type smallint".
+ */
+export const MAX_MEMBERSHIP_PORT = 32_767;
+
+/**
+ * Picks a free loopback port for each of the server's listeners: the gRPC and HTTP ones from the OS, the membership
+ * ones at random in 20000–{@link MAX_MEMBERSHIP_PORT}.
+ */
 export async function freeServerPorts(): Promise<TemporalServerPorts> {
-  const names: (keyof TemporalServerPorts)[] = [
-    'frontend',
-    'frontendHttp',
-    'frontendMembership',
-    'history',
-    'historyMembership',
-    'matching',
-    'matchingMembership',
-    'worker',
-    'workerMembership',
-  ];
   const picked = new Set<number>();
-  const ports: Partial<TemporalServerPorts> = {};
-  for (const name of names) {
-    let port = await freePort();
-    // The OS may hand the same ephemeral port out twice while none of them is bound yet.
-    while (picked.has(port)) port = await freePort();
+  // The OS or the random probe may hand the same port out twice while none of them is bound yet.
+  const pick = async (next: () => Promise<number>) => {
+    let port = await next();
+    while (picked.has(port)) port = await next();
     picked.add(port);
-    ports[name] = port;
-  }
-  return ports as TemporalServerPorts;
+    return port;
+  };
+  const os = () => pick(() => freePort());
+  const membership = () => pick(() => freePortInRange(20_000, MAX_MEMBERSHIP_PORT));
+  return {
+    frontend: await os(),
+    frontendHttp: await os(),
+    frontendMembership: await membership(),
+    history: await os(),
+    historyMembership: await membership(),
+    matching: await os(),
+    matchingMembership: await membership(),
+    worker: await os(),
+    workerMembership: await membership(),
+  };
 }
 
 const databaseOf = (t: TemporalSqlTarget) => t.database ?? 'temporal';
@@ -199,6 +209,18 @@ export async function startTemporalServer(o: TemporalServerOptions, timeoutMs = 
     env: { ...process.env, ...temporalServerEnv(o) },
     logFile: o.logFile,
   });
-  await waitUntilReady(proc, () => temporalIsServing(`127.0.0.1:${o.ports.frontend}`), timeoutMs);
+  try {
+    await waitUntilReady(proc, () => temporalIsServing(`127.0.0.1:${o.ports.frontend}`), timeoutMs);
+  } catch (err) {
+    await proc.stop('SIGTERM');
+    throw new Error(`${(err as Error).message}; it said: ${lastWords(o.logFile)}`, { cause: err });
+  }
   return proc;
+}
+
+/** The server's last error (or last line) in its log, to say why it did not start. */
+function lastWords(logFile: string): string {
+  const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+  const errors = lines.filter((l) => /"level":"(error|fatal)"|^Unable|^ERROR/i.test(l));
+  return (errors.at(-1) ?? lines.at(-1) ?? '(nothing)').slice(0, 2000);
 }

@@ -225,7 +225,8 @@ describe('a production Temporal server on PostgreSQL', () => {
     expect(await count(`Pipeline = 'quality-lab-inspections'`)).toBe(0);
     const one = truths[2]!.partition;
     const byPartition: string[] = [];
-    for await (const w of client.workflow.list({ query: `Partition = '${one}' AND RunKind = 'manual'` }))
+    // On SQL visibility `Partition` must be back-quoted (unquoted, the parser takes it for the keyword PARTITION).
+    for await (const w of client.workflow.list({ query: `\`Partition\` = '${one}' AND RunKind = 'manual'` }))
       byPartition.push(w.workflowId);
     expect(byPartition).toEqual(started.filter((s) => s.partition === one).map((s) => s.workflowId));
 
