@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import pg from 'pg';
 import request from 'supertest';
@@ -132,6 +133,37 @@ describe('a production Temporal server on PostgreSQL', () => {
       code: 78,
       lines: ['TEMPORAL_ADDRESS: expected host:port, got "no-port"'],
     });
+  }, 240_000);
+
+  it('`fabrica temporal prepare` refuses a namespace whose attribute has another type, naming it', async () => {
+    const clash = 'fabrica-clash';
+    await connection.workflowService.registerNamespace({
+      namespace: clash,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    // A namespace just registered reaches the operator API once the frontend's namespace cache has it.
+    await waitFor('the new namespace to take attributes', () =>
+      connection.operatorService
+        .addSearchAttributes({
+          namespace: clash,
+          searchAttributes: { Pipeline: IndexedValueType.INDEXED_VALUE_TYPE_TEXT },
+        })
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
+    const res = await runCli(['temporal', 'prepare'], {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: clash,
+    });
+    expect({ code: res.code, stderr: res.stderr }).toEqual({
+      code: 1,
+      stderr: `fabrica: search attribute Pipeline exists in namespace ${clash} as INDEXED_VALUE_TYPE_TEXT, Fábrica needs KEYWORD\n`,
+    });
+    const listed = await connection.operatorService.listSearchAttributes({ namespace: clash });
+    expect(Object.keys(listed.customAttributes ?? {}).filter((k) => k !== 'Pipeline')).toEqual([]);
   }, 240_000);
 
   it('runs machine-hours exactly, listed by the API, the CLI and visibility on PostgreSQL', async () => {
