@@ -14,9 +14,13 @@ async function main(argv: string[]): Promise<number> {
       return dev();
     }
     case 'tools': {
-      const { ensureGoTool, MINIO, TEMPORAL_CLI } = await import('../services/tools.js');
-      for (const tool of [TEMPORAL_CLI, MINIO]) console.log(await ensureGoTool(tool, (l) => console.log(l)));
+      const { ensureGoTool, GO_TOOLS } = await import('../services/tools.js');
+      for (const tool of GO_TOOLS) console.log(await ensureGoTool(tool, (l) => console.log(l)));
       return 0;
+    }
+    case 'temporal': {
+      const { temporalCommand } = await import('./temporal.js');
+      return temporalCommand(rest);
     }
     case 'generate': {
       const { runGenerateCommand } = await import('../generator/machine-files.js');

@@ -36,3 +36,15 @@ export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): 
     socket.once('error', () => done(false));
   });
 }
+
+/**
+ * A free loopback port in `[low, high]`, probed at random: for listeners that must stay below the OS's ephemeral range
+ * (e.g. Temporal's membership ports, which its SQL schema stores as SMALLINT, so at most 32767).
+ */
+export async function freePortInRange(low: number, high: number, host = '127.0.0.1', attempts = 200): Promise<number> {
+  for (let i = 0; i < attempts; i++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (await isPortFree(port, host)) return port;
+  }
+  throw new Error(`no free port in ${low}-${high} after ${attempts} tries`);
+}

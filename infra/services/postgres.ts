@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -110,6 +110,9 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions, timeoutM
   if (!existsSync(path.join(o.dataDir, 'PG_VERSION'))) {
     prepareDir(o.dataDir, ids);
     initdb(bin, o, ids);
+    // Listening beyond loopback (another host's address): password logins from any address, as a server would.
+    if (o.host && o.host !== '127.0.0.1')
+      appendFileSync(path.join(o.dataDir, 'pg_hba.conf'), 'host all all 0.0.0.0/0 scram-sha-256\n');
   }
   const args = [
     '-D',

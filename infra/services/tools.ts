@@ -11,6 +11,8 @@ export interface GoTool {
   name: string;
   module: string;
   version: string;
+  /** The executable `go install` produces (the module path's last element) when it differs from `name`. */
+  binary?: string;
 }
 
 /** The official Temporal CLI (its `server start-dev` is the dev server with the Web UI). Later versions cannot be go-installed. */
@@ -27,9 +29,31 @@ export const MINIO: GoTool = {
   version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
 };
 
+/**
+ * The Temporal server itself (`go.temporal.io/server/cmd/server`), the same release the CLI v1.5.1 embeds
+ * (its go.mod requires go.temporal.io/server v1.29.1), so both builds share Go's module and build caches.
+ */
+export const TEMPORAL_SERVER: GoTool = {
+  name: 'temporal-server',
+  module: 'go.temporal.io/server/cmd/server',
+  version: 'v1.29.1',
+  binary: 'server',
+};
+
+/** `temporal-sql-tool`, which creates and upgrades the server's SQL schemas; from the same server release. */
+export const TEMPORAL_SQL_TOOL: GoTool = {
+  name: 'temporal-sql-tool',
+  module: 'go.temporal.io/server/cmd/tools/sql',
+  version: TEMPORAL_SERVER.version,
+  binary: 'sql',
+};
+
+/** Every tool `fabrica tools` builds, in build order. */
+export const GO_TOOLS: readonly GoTool[] = [TEMPORAL_CLI, MINIO, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL];
+
 /** Path the tool has in the cache (whether or not it is built yet). */
 export function cachedToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(toolsDir(env), `${tool.name}-${tool.version}`, tool.name);
+  return path.join(toolsDir(env), `${tool.name}-${tool.version}`, tool.binary ?? tool.name);
 }
 
 /** Finds an executable on PATH. */
@@ -73,6 +97,29 @@ export async function ensureGoTool(tool: GoTool, log: (line: string) => void = (
   });
   if (!existsSync(target)) throw new Error(`building ${tool.name} produced no binary at ${target}`);
   return target;
+}
+
+/**
+ * The folder Go's module cache holds `module@version` in (downloaded first when missing), as
+ * `go mod download -json` reports it: e.g. the server module's `schema/` files for `temporal-sql-tool`.
+ */
+export async function goModuleDir(module: string, version: string): Promise<string> {
+  if (!hasGo()) throw new Error(`no Go toolchain to find ${module}@${version} in the module cache`);
+  const { stdout } = await execFileAsync('go', ['mod', 'download', '-json', `${module}@${version}`], {
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((err: Error & { stdout?: string }) => {
+    const reported = (() => {
+      try {
+        return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error;
+      } catch {
+        return undefined;
+      }
+    })();
+    throw new Error(`go mod download ${module}@${version} failed: ${reported ?? err.message}`);
+  });
+  const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(`go mod download ${module}@${version} failed: ${info.Error ?? 'no Dir reported'}`);
+  return info.Dir;
 }
 
 /**

@@ -189,8 +189,8 @@ describe('plant and cloud on separate hosts', () => {
     gateway?.close();
     for (const s of services.reverse()) await s.stop('SIGTERM', 10_000);
     net?.remove();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(genDir, { recursive: true, force: true });
+    if (dir && !process.env.FABRICA_KEEP_TEST_DATA) rmSync(dir, { recursive: true, force: true });
+    if (genDir) rmSync(genDir, { recursive: true, force: true });
   }, 120_000);
 
   it('isolates the hosts: each reaches Temporal and S3, neither reaches the other, the cloud sees no plant folder', async () => {
