@@ -1,21 +1,29 @@
 import { loadDotEnv } from './env-file.js';
-import { Connection } from '@temporalio/client';
+import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
 import { warehouseProblems } from '../activities/datasets/checks.js';
 import { migrate } from '../infra/migrate.js';
 import { assertRegistryValid, PIPELINES } from '../activities/registry/pipelines.js';
 import { assertSourcesValid, SOURCES } from '../workflows/sources/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDependencies } from './dependencies.js';
+import { startWorkerHealthServer, type WorkerHealthServer } from './health-server.js';
 import { createWorker } from './run-worker.js';
 import { log, setLogLevel } from './log.js';
 import { syncSchedules } from './schedules.js';
 import { ensureSensors } from './sensors.js';
+import { connectTemporalClient } from './temporal-connection.js';
 
-/** The worker process: validate config, migrate, poll until SIGINT/SIGTERM, then drain and exit. */
+let health: WorkerHealthServer | undefined;
+
+/**
+ * The worker process: validate config, migrate, poll until SIGINT/SIGTERM, then drain: stop polling (readiness
+ * 503), give in-flight activities the grace time, cancel what still runs, exit 0.
+ */
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig();
   setLogLevel(config.logLevel);
+  if (config.workerHealthPort !== undefined) health = await startWorkerHealthServer(config.workerHealthPort);
   assertRegistryValid();
   assertSourcesValid();
   await migrate(config.databaseUrl, 'warehouse');
@@ -24,14 +32,22 @@ async function main(): Promise<void> {
   const drift = await warehouseProblems(deps.warehouse, PIPELINES);
   if (drift.length > 0) throw new Error(`the pipelines do not match the warehouse: ${drift.join('; ')}`);
   await Promise.all([deps.lake.check(), deps.landing.check()]);
+  const client = await connectTemporalClient(config.temporal);
   const { worker, connection } = await createWorker({
     ...config.temporal,
     deps,
     metricsPort: config.workerMetricsPort,
     activitySlots: config.workerActivitySlots,
+    shutdownGraceSeconds: config.workerShutdownGraceSeconds,
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
-  const client = await Connection.connect({ address: config.temporal.address });
+  let draining = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      draining = true;
+      health?.setPhase('draining');
+      log.info('worker draining', { signal, graceSeconds: config.workerShutdownGraceSeconds });
+      worker.shutdown();
+    });
   try {
     if (config.sensor.enabled) {
       const ids = await ensureSensors(client, { ...config.temporal, intervalSeconds: config.sensor.intervalSeconds });
@@ -48,15 +64,24 @@ async function main(): Promise<void> {
   }
   log.info('worker polling', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address });
   try {
-    await worker.run();
+    const running = worker.run();
+    if (!draining) health?.setPhase('polling');
+    await running;
+    log.info('worker stopped');
+  } catch (err) {
+    // Activities that ignored their cancellation past the force time: their attempts time out and are retried.
+    if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+    log.warn('worker stopped with activities still running', { error: err.message });
   } finally {
     await connection.close();
     await deps.close();
+    await health?.close();
   }
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   const message = err instanceof ConfigError ? err.message : `worker failed: ${(err as Error).message}`;
   log.error(message);
+  await health?.close();
   process.exit(err instanceof ConfigError ? 78 : 1);
 });
