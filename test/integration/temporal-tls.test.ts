@@ -99,8 +99,8 @@ async function spawnApi(extra: NodeJS.ProcessEnv): Promise<{ child: ChildProcess
   });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return { child, base: `http://127.0.0.1:${port}/api/v1`, output: () => out };
 }
 
