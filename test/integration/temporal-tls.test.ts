@@ -206,6 +206,7 @@ describe('Temporal Cloud API key', () => {
     );
     await workerFails(tls, 'TEMPORAL_API_KEY', keyed.address);
     const bad = await spawnApi(processEnv(keyed.address, { ...tls, TEMPORAL_API_KEY: 'wrong-key' }));
-    expectOneLineConfigError(bad.output(), await exitOf(bad.child), 'TEMPORAL_API_KEY');
+    const badExit = await exitOf(bad.child);
+    expectOneLineConfigError(bad.output(), badExit, 'TEMPORAL_API_KEY');
   });
 });
