@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../infra/paths.js';
 import { SOURCES } from '../workflows/sources/index.js';
@@ -6,17 +6,12 @@ import { readAlertChannels, type AlertChannel } from './alert-channels.js';
 import { readApiKeys, type ApiKeyEntry } from './api-keys.js';
 import type { WorkerTuning } from './tuning.js';
 import type { WorkerVersioning } from './versioning.js';
+import { withSecretFiles } from './secret-files.js';
+import { temporalSecurity, type TemporalSecurity } from './temporal-settings.js';
 
-/** Thrown when configuration is invalid; its message names the setting. */
-export class ConfigError extends Error {
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(`${setting}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from './config-error.js';
+
+export { ConfigError };
 
 /** Where the lake lives: a local directory or an S3 bucket/prefix. */
 export type LakeConfig =
@@ -26,7 +21,8 @@ export type LakeConfig =
 /** The whole validated configuration of a Fábrica process (API, worker, launcher). */
 export interface FabricaConfig {
   home: string;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; external: boolean };
+  /** Where Temporal is and how to reach it (TLS, mTLS, API key: see {@link TemporalSecurity}). */
+  temporal: TemporalSettings;
   databaseUrl: string;
   inventoryDatabaseUrl: string;
   /** True when no DATABASE_URL was given: the launcher runs the embedded PostgreSQL. */
@@ -78,10 +74,24 @@ export interface FabricaConfig {
   workerTuning: WorkerTuning;
   /** Worker Versioning (`FABRICA_WORKER_DEPLOYMENT`, `FABRICA_WORKER_BUILD_ID`); undefined: unversioned. */
   workerVersioning: WorkerVersioning | undefined;
+  /** Port of the worker's `/live` and `/ready` HTTP server (`FABRICA_WORKER_HEALTH_PORT`); undefined: none. */
+  workerHealthPort: number | undefined;
+  /** Seconds in-flight activities get to finish after SIGTERM before they are cancelled. */
+  workerShutdownGraceSeconds: number;
   /** Alert delivery: the channels, how long a group gathers alerts, how often open alerts are re-sent. */
   alerts: AlertSettings;
   /** Where people open Fábrica (links in alert messages). */
   publicUrl: string;
+}
+
+/** The Temporal cluster: address, namespace, task queue, Web UI, and how every connection authenticates. */
+export interface TemporalSettings extends TemporalSecurity {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  uiUrl: string;
+  /** True when `TEMPORAL_ADDRESS` is set (the launcher starts no dev server). */
+  external: boolean;
 }
 
 /** Alert delivery settings (they travel to the delivery workflows as input). */
@@ -216,7 +226,31 @@ function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
   }
   if (!url.hostname) throw new ConfigError(name, 'has no host');
   if (url.pathname.length <= 1) throw new ConfigError(name, 'has no database name');
+  checkPostgresTls(name, url);
   return raw;
+}
+
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/**
+ * The TLS parameters `pg` reads from a URL: `sslmode` (one it knows) and the files `sslrootcert`, `sslcert`,
+ * `sslkey` (readable), checked here so a wrong one stops start-up naming the setting instead of failing a query.
+ */
+function checkPostgresTls(name: string, url: URL): void {
+  const mode = url.searchParams.get('sslmode');
+  if (mode !== null && !SSL_MODES.includes(mode))
+    throw new ConfigError(name, `sslmode=${mode} is not one of ${SSL_MODES.join(', ')}`);
+  for (const param of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = url.searchParams.get(param);
+    if (file === null) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(name, `${param} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code}`);
+    }
+  }
+  if (url.searchParams.has('sslcert') !== url.searchParams.has('sslkey'))
+    throw new ConfigError(name, 'sslcert and sslkey go together');
 }
 
 function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -347,9 +381,11 @@ function landingRelay(env: NodeJS.ProcessEnv, home: string, role: WorkerRole): L
 
 /**
  * Reads and validates the environment once. Every variable is documented in the README's configuration table and
- * in `.env.example`; an invalid one throws a {@link ConfigError} naming it.
+ * in `.env.example`; an invalid one throws a {@link ConfigError} naming it. Secrets may come from `<VAR>_FILE`
+ * (see {@link withSecretFiles}).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig {
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): FabricaConfig {
+  const env = withSecretFiles(processEnv);
   const home = path.resolve(env.FABRICA_HOME || path.join(projectRoot, '.fabrica'));
   const external = Boolean(env.TEMPORAL_ADDRESS);
   const devPort = port(env, 'FABRICA_TEMPORAL_PORT', 7233);
@@ -377,6 +413,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
       taskQueue,
       uiUrl: env.FABRICA_TEMPORAL_UI_URL || `http://localhost:${uiPort}`,
       external,
+      ...temporalSecurity(env),
     },
     databaseUrl,
     inventoryDatabaseUrl: postgresUrl(env, 'INVENTORY_DATABASE_URL') ?? withDatabase(databaseUrl, 'fabrica_inventory'),
@@ -409,6 +446,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FabricaConfig 
     landingRelay: landingRelay(env, home, role),
     workerTuning: workerTuning(env),
     workerVersioning: workerVersioning(env),
+    workerHealthPort: /^(0|off)?$/i.test(env.FABRICA_WORKER_HEALTH_PORT ?? '-')
+      ? undefined
+      : port(env, 'FABRICA_WORKER_HEALTH_PORT', 9465),
+    workerShutdownGraceSeconds: positive(env, 'FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS', 30, true),
     alerts: alertSettings(env),
     publicUrl: (
       httpUrl(env, 'FABRICA_PUBLIC_URL') ?? `http://localhost:${port(env, 'FABRICA_API_PORT', 3000)}`

@@ -1,9 +1,11 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createEdgeActivities } from '../activities/index.js';
 import { edgeTaskQueue } from '../workflows/activity-options.js';
 import { webpackConfigHook, workflowsPath } from './bundle.js';
 import type { Dependencies } from './dependencies.js';
 import { installRuntime } from './runtime.js';
+import { connectTemporalWorker } from './temporal-connection.js';
+import type { TemporalTls } from './temporal-settings.js';
 import { DEFAULT_TUNING, tuningOptions, type WorkerTuning } from './tuning.js';
 import { versioningOptions, type WorkerVersioning } from './versioning.js';
 
@@ -12,6 +14,10 @@ export interface CreateWorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** TLS (mTLS) of the connection (`TEMPORAL_TLS*`); undefined: plaintext. */
+  tls?: TemporalTls;
+  /** Temporal Cloud API key (`TEMPORAL_API_KEY`). */
+  apiKey?: string;
   deps: Dependencies;
   /** A prebuilt workflow bundle (tests share one); when absent the workflows are bundled at start. */
   workflowBundlePath?: string;
@@ -28,12 +34,22 @@ export interface CreateWorkerOptions {
   tuning?: WorkerTuning;
   /** Worker Versioning: the deployment version this worker polls as; undefined: unversioned. */
   versioning?: WorkerVersioning;
+  /**
+   * Seconds in-flight activities get to finish once shutdown starts (`FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS`,
+   * default 30); then they are cancelled, and 10 s later the worker stops whatever still runs.
+   */
+  shutdownGraceSeconds?: number;
 }
 
-/** Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity (or the edge's activities). */
+/**
+ * Creates a Temporal worker polling `taskQueue` with every Fábrica workflow and activity (or the edge's activities).
+ * The connection is checked first (see {@link connectTemporalWorker}): a wrong TLS, API key, namespace or address is
+ * a `ConfigError`.
+ */
 export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime({ metricsPort: o.metricsPort });
-  const connection = await NativeConnection.connect({ address: o.address });
+  const connection = await connectTemporalWorker(o);
+  const grace = o.shutdownGraceSeconds ?? 30;
   const edge = o.role === 'edge';
   const worker = await Worker.create({
     connection,
@@ -48,7 +64,8 @@ export async function createWorker(o: CreateWorkerOptions): Promise<{ worker: Wo
     // Activities stream files and COPY into PostgreSQL: a few at a time per core is what the machine sustains.
     ...tuningOptions(o.tuning ?? DEFAULT_TUNING),
     ...versioningOptions(o.versioning),
-    shutdownGraceTime: '20s',
+    shutdownGraceTime: grace * 1000,
+    shutdownForceTime: (grace + 10) * 1000,
     ...o.overrides,
   });
   return { worker, connection };

@@ -16,6 +16,14 @@ export interface DependencyHealth {
   detail?: string;
 }
 
+/** Readiness: whether this API process can serve (its own dependencies; workers are not its concern). */
+export interface ReadinessReport {
+  status: 'ready' | 'not ready';
+  /** The dependencies that are down, by name. */
+  down: string[];
+  checks: { temporal: DependencyHealth; postgres: DependencyHealth; lake: DependencyHealth };
+}
+
 /** The health report: each dependency separately, and whether workers poll the task queue. */
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -70,6 +78,20 @@ export class HealthService {
     const checks = { temporal: strip(temporalCheck), postgres: strip(postgres), lake: strip(lake), workers };
     const ok = Object.values(checks).every((c) => c.status === 'up');
     return { status: ok ? 'ok' : 'degraded', checks };
+  }
+
+  /** Probes only what this process needs to answer requests: Temporal, PostgreSQL, the lake. */
+  async readiness(): Promise<ReadinessReport> {
+    const [temporalCheck, postgres, lake] = await Promise.all([
+      timed(() => this.client.workflowService.getSystemInfo({})),
+      timed(() => this.pool.query('SELECT 1')),
+      timed(() => this.lake.check()),
+    ]);
+    const checks = { temporal: strip(temporalCheck), postgres: strip(postgres), lake: strip(lake) };
+    const down = Object.entries(checks)
+      .filter(([, c]) => c.status === 'down')
+      .map(([name]) => name);
+    return { status: down.length === 0 ? 'ready' : 'not ready', down, checks };
   }
 
   private async pollerCount(): Promise<number> {

@@ -1,12 +1,16 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { lazyTemporalConnection } from '../../worker/temporal-connection.js';
 import type { FabricaConfig } from '../../worker/config.js';
 import { CONFIG } from '../config/config.module.js';
 
 /** Injection token of the Temporal {@link Client}. */
 export const TEMPORAL_CLIENT = Symbol('TEMPORAL_CLIENT');
 
-/** Provides one Temporal client; it connects lazily so the API starts (and reports 503) while Temporal is down. */
+/**
+ * Provides one Temporal client (TLS, mTLS and API key as configured); it connects lazily so the API starts (and
+ * reports 503) while Temporal is down.
+ */
 @Global()
 @Module({
   providers: [
@@ -15,7 +19,7 @@ export const TEMPORAL_CLIENT = Symbol('TEMPORAL_CLIENT');
       inject: [CONFIG],
       useFactory: (config: FabricaConfig) =>
         new Client({
-          connection: Connection.lazy({ address: config.temporal.address }),
+          connection: lazyTemporalConnection(config.temporal),
           namespace: config.temporal.namespace,
         }),
     },
