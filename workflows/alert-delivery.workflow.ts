@@ -7,7 +7,6 @@ import {
   setHandler,
   sleep,
   workflowInfo,
-  setWorkflowOptions,
 } from '@temporalio/workflow';
 
 /** The delivery settings a group's workflow runs with (from the worker's configuration when it was started). */
@@ -116,6 +115,3 @@ export async function alertDeliveryWorkflow(input: AlertGroupInput): Promise<{ m
   }
 }
 
-// An alert group lives as long as its alerts stay open: under Worker Versioning it moves to the current version
-// instead of keeping an old one alive; its code stays replay-compatible across versions (patch it when it changes).
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, alertDeliveryWorkflow);

@@ -4,7 +4,6 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
-  setWorkflowOptions,
   sleep,
   startChild,
   workflowInfo,
@@ -111,6 +110,3 @@ export async function landingSensorWorkflow(input: LandingSensorInput): Promise<
   await continueAsNew<typeof landingSensorWorkflow>(input);
 }
 
-// A sensor runs forever (continue-as-new): under Worker Versioning it moves to the current version at its next task
-// instead of keeping an old version alive; its code stays replay-compatible across versions (patch it when it changes).
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, landingSensorWorkflow);

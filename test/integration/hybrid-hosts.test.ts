@@ -54,6 +54,7 @@ describe('plant and cloud on separate hosts', () => {
   let connection: Connection;
   let client: Client;
   const taskQueue = `hybrid-${Date.now().toString(36)}`;
+  let failed = false;
 
   /** Environment shared by every worker: nothing of this test process leaks in (no DATABASE_URL on the edge). */
   function base(role: string): NodeJS.ProcessEnv {
@@ -65,6 +66,7 @@ describe('plant and cloud on separate hosts', () => {
       FABRICA_WORKER_METRICS_PORT: '0',
       FABRICA_WORKER_HEALTH_PORT: '0',
       FABRICA_DEMO: 'false',
+      ...(process.env.FABRICA_HYBRID_LOGS ? { FABRICA_LOG_LEVEL: 'debug' } : {}),
       S3_BUCKET: BUCKET,
       S3_PREFIX: 'lake',
       S3_REGION: 'us-east-1',
@@ -182,6 +184,9 @@ describe('plant and cloud on separate hosts', () => {
   }, 240_000);
 
   afterAll(async () => {
+    // A failed run shows what each worker said (its last lines).
+    if (process.env.FABRICA_HYBRID_LOGS || expect.getState().assertionCalls === 0 || failed)
+      for (const w of workers) process.stderr.write(`--- worker\n${w.output().slice(-4000)}\n`);
     await Promise.all(workers.map((w) => w.kill('SIGKILL')));
     await connection?.close();
     await warehouse?.end();
@@ -220,7 +225,13 @@ describe('plant and cloud on separate hosts', () => {
 
     const onTime = deliver(genDir, env());
     // Mid-day: a third of the partitions published, then one cloud worker dies.
-    await until(async () => (await count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'succeeded'")) >= 15);
+    await until(
+      async () => (await count(warehouse, "SELECT count(*) FROM ops.runs WHERE status = 'succeeded'")) >= 15,
+      Number(process.env.FABRICA_HYBRID_FIRST_WAIT_MS ?? 300_000),
+    ).catch((err: unknown) => {
+      failed = true;
+      throw err;
+    });
     await cloudB.kill('SIGKILL');
     await waitQuiet(env(), onTime, 400_000);
     const served = await count(inventory, 'SELECT count(*) FROM inventory.served_versions');
