@@ -53,7 +53,7 @@ export async function startTlsProxy(target: string, o: ProxyTls): Promise<TestPr
         s.on('close', () => sockets.delete(s));
         s.on('error', () => {
           client.destroy();
-          upstream.destroy();
+          upstream?.destroy();
         });
       }
       client.pipe(upstream).pipe(client);
@@ -69,8 +69,15 @@ export async function startTlsProxy(target: string, o: ProxyTls): Promise<TestPr
  * a wrong or missing key is answered `UNAUTHENTICATED` (gRPC status 16), a right one forwarded to `target`.
  */
 export async function startApiKeyProxy(target: string, o: ProxyTls & { apiKey: string }): Promise<TestProxy> {
-  const upstream = http2.connect(`http://${target}`);
-  upstream.on('error', () => undefined);
+  // One upstream session, opened again when the server (or an idle timeout) closed it.
+  let upstream: http2.ClientHttp2Session | undefined;
+  const session = () => {
+    if (!upstream || upstream.closed || upstream.destroyed) {
+      upstream = http2.connect(`http://${target}`);
+      upstream.on('error', () => undefined);
+    }
+    return upstream;
+  };
   const sessions = new Set<http2.ServerHttp2Session>();
   const server = http2.createSecureServer({ cert: o.cert, key: o.key, allowHTTP1: false });
   server.on('session', (s) => {
@@ -94,7 +101,15 @@ export async function startApiKeyProxy(target: string, o: ProxyTls & { apiKey: s
     const forward: http2.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(headers))
       if (!k.startsWith(':') || k === ':method' || k === ':path') forward[k] = v;
-    const req = upstream.request(forward);
+    let req: http2.ClientHttp2Stream;
+    try {
+      req = session().request(forward);
+    } catch {
+      // The session went away between the check and the call: the caller's gRPC retry comes back.
+      upstream = undefined;
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
     req.on('error', () => stream.destroy());
     req.on('response', (h) => {
       const out: http2.OutgoingHttpHeaders = {};
@@ -115,7 +130,7 @@ export async function startApiKeyProxy(target: string, o: ProxyTls & { apiKey: s
     address: `127.0.0.1:${listening}`,
     close: async () => {
       for (const s of sessions) s.destroy();
-      upstream.destroy();
+      upstream?.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
