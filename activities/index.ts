@@ -15,7 +15,7 @@ import { toApplicationFailure } from './failures.js';
 import { createIngest } from './ingest.js';
 import { createLoad } from './load.js';
 import { createSensorActivities } from './sensor.js';
-import { createSourceActivities, type SourceConnections } from './sources/index.js';
+import { createEdgeSourceActivities, createSourceActivities, type SourceConnections } from './sources/index.js';
 import { createApplyHandoff, createServe } from './serve.js';
 import { createRelayActivities } from './relay.js';
 import { createStage } from './stage.js';
@@ -38,7 +38,9 @@ export interface ActivityDeps {
 }
 
 /** The activities of the edge task queue: the plant's side of the pipelines. */
-export type EdgeActivities = RelayActivities & Pick<PipelineActivities, 'applyServeHandoff'>;
+export type EdgeActivities = RelayActivities &
+  Pick<PipelineActivities, 'applyServeHandoff'> &
+  Pick<SourceActivities, 'extractSourceAtEdge'>;
 
 /** Every activity the worker registers. */
 export type AllActivities = PipelineActivities &
@@ -63,14 +65,15 @@ function dataFaultsAsFailures<A extends unknown[], R>(fn: (...args: A) => Promis
 
 /**
  * The edge worker's activities, bound to what the plant's network reaches: the landing folder, the lake (outbound),
- * the inventory database. Nothing here touches the warehouse.
+ * the inventory database, the sources placed at the edge (the records database). Nothing here touches the warehouse.
  */
 export function createEdgeActivities(
-  deps: Pick<ActivityDeps, 'lake' | 'landing' | 'inventory' | 'relay'>,
+  deps: Pick<ActivityDeps, 'lake' | 'landing' | 'inventory' | 'relay' | 'sources'>,
 ): EdgeActivities {
   const activities: EdgeActivities = {
     ...createRelayActivities(deps),
     applyServeHandoff: createApplyHandoff({ lake: deps.lake, targets: { inventory: deps.inventory } }),
+    ...createEdgeSourceActivities(deps),
   };
   return Object.fromEntries(
     Object.entries(activities).map(([name, fn]) => [

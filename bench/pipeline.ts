@@ -98,6 +98,25 @@ async function rawCopy(
   return seconds;
 }
 
+/** Storage, for sizing (README "Sizing for the case"): the events with their indexes, the warehouse, the lake. */
+async function storageLine(d: Deployment, rows: number): Promise<void> {
+  const db = new pg.Client({ connectionString: d.warehouse });
+  await db.connect();
+  const size = await db.query<{ events: string; db: string }>(
+    `SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('factory.production_events'))::bigint AS events,
+            pg_database_size(current_database()) AS db`,
+  );
+  await db.end();
+  const lake = createObjectStore({ kind: 'fs', root: d.env.FABRICA_LAKE_DIR! });
+  let lakeBytes = 0;
+  for await (const o of lake.list('v1/')) lakeBytes += o.size;
+  const events = Number(size.rows[0]!.events);
+  const mib = (b: number) => fmt(b / 2 ** 20, 1);
+  console.log(
+    `storage: production_events ${mib(events)} MiB with indexes (${fmt(events / rows)} bytes/row), warehouse ${mib(Number(size.rows[0]!.db))} MiB, lake ${mib(lakeBytes)} MiB`,
+  );
+}
+
 async function stepTable(warehouse: string): Promise<void> {
   const db = new pg.Client({ connectionString: warehouse });
   await db.connect();
@@ -155,6 +174,7 @@ async function benchDay(client: Client, day: Deployment): Promise<boolean> {
     `CPU during the run: machine ${fmt(busyPct)} % busy; worker ${fmt(cpu1.w - cpu0.w, 1)} s, Temporal server ${fmt(cpu1.t - cpu0.t, 1)} s, PostgreSQL ${fmt(cpu1.p - cpu0.p, 1)} s`,
   );
   await stepTable(day.warehouse);
+  await storageLine(day, rows);
   console.log('');
   let ok = check('end-to-end rate / raw COPY rate', (rows / seconds / (rows / limit)) * 100, '>=', 50, ' %');
   ok = check('worker peak RSS over the day', rss, '<=', 512, ' MiB') && ok;

@@ -60,8 +60,12 @@ async function main(): Promise<void> {
       log.info('landing sensors running', { workflows: ids });
     }
     if (role !== 'edge' && config.schedules) {
-      // Sources sync on a schedule only where their connection is configured.
-      const sources = SOURCES.filter((s) => config.sources[s.connection]);
+      // Sources sync on a schedule only where their connection is configured: in this process, or — for a source
+      // placed at the edge, seen from a cloud worker — on the edge workers, which the cloud cannot see (an edge
+      // without it fails the sync with SourceNotConfigured, an alert).
+      const sources = SOURCES.filter(
+        (s) => config.sources[s.connection] || (role === 'cloud' && s.placement === 'edge'),
+      );
       const schedules = await syncSchedules(client, config.temporal, PIPELINES, sources);
       log.info('schedules in sync', { schedules });
     }

@@ -4,17 +4,19 @@ import {
   CancellationScope,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { STEP_OPTIONS } from './activity-options.js';
+import { edgeTaskQueue, STEP_OPTIONS } from './activity-options.js';
 import { PIPELINE_STATUS } from './search-attributes.js';
 import { getSource, sourceSyncWorkflowId } from './sources/index.js';
 import type {
   SourceCommitResult,
   SourceExtractResult,
+  SourcePosition,
   SourceSpec,
   SourceSyncContext,
   SourceSyncInput,
@@ -24,6 +26,20 @@ import type {
 /** The activities of a source sync; implemented by `createSourceActivities` in activities/sources. */
 export interface SourceActivities {
   extractSource(input: { ctx: SourceSyncContext; spec: SourceSpec }): Promise<SourceExtractResult>;
+  /** A source at the edge, in the cloud: records the sync as extracting; returns the watermark to extract from. */
+  beginSourceExtract(input: { ctx: SourceSyncContext; spec: SourceSpec }): Promise<SourcePosition>;
+  /** A source at the edge, on the edge worker: reads the source into the lake from `from`. */
+  extractSourceAtEdge(input: {
+    ctx: SourceSyncContext;
+    spec: SourceSpec;
+    from: SourcePosition;
+  }): Promise<SourceExtractResult>;
+  /** A source at the edge, in the cloud: records what the edge extracted. */
+  recordSourceExtracted(input: {
+    ctx: SourceSyncContext;
+    spec: SourceSpec;
+    extract: SourceExtractResult;
+  }): Promise<void>;
   commitSource(input: {
     ctx: SourceSyncContext;
     spec: SourceSpec;
@@ -45,7 +61,25 @@ export const SOURCE_STEP_OPTIONS = {
 
 const { extractSource } = proxyActivities<SourceActivities>(SOURCE_STEP_OPTIONS.extract);
 const { commitSource } = proxyActivities<SourceActivities>(SOURCE_STEP_OPTIONS.commit);
-const { recordSourceSyncFailed } = proxyActivities<SourceActivities>(SOURCE_STEP_OPTIONS.catalog);
+const { recordSourceSyncFailed, beginSourceExtract, recordSourceExtracted } = proxyActivities<SourceActivities>(
+  SOURCE_STEP_OPTIONS.catalog,
+);
+
+/**
+ * The extract of a source placed at the edge: the cloud records the sync, an edge worker (on `<task queue>-edge`,
+ * where the source is reachable) reads it into the lake, the cloud records the result. While no edge worker polls
+ * (the plant offline), the sync waits in `extractSourceAtEdge` and the watermark stays where it was.
+ */
+async function extractAtEdge(ctx: SourceSyncContext, spec: SourceSpec): Promise<SourceExtractResult> {
+  const { extractSourceAtEdge } = proxyActivities<SourceActivities>({
+    ...SOURCE_STEP_OPTIONS.extract,
+    taskQueue: edgeTaskQueue(workflowInfo().taskQueue),
+  });
+  const from = await beginSourceExtract({ ctx, spec });
+  const extract = await extractSourceAtEdge({ ctx, spec, from });
+  await recordSourceExtracted({ ctx, spec, extract });
+  return extract;
+}
 
 function describeFailure(err: unknown): { type: string; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -75,7 +109,11 @@ export async function sourceSyncWorkflow(input: SourceSyncInput): Promise<Source
     throw ApplicationFailure.nonRetryable(`unknown source "${input.sourceId}"`, 'UnknownSource');
   upsertSearchAttributes([{ key: PIPELINE_STATUS, value: 'Running' }]);
   try {
-    const extract = await extractSource({ ctx, spec });
+    // Histories recorded before sources could be placed at the edge replay the single cloud extract.
+    const extract =
+      spec.placement === 'edge' && patched('source-edge-extract')
+        ? await extractAtEdge(ctx, spec)
+        : await extractSource({ ctx, spec });
     const commit = await commitSource({ ctx, spec, extract });
     upsertSearchAttributes([{ key: PIPELINE_STATUS, value: 'Succeeded' }]);
     return {

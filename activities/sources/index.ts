@@ -38,30 +38,35 @@ export async function readWatermark(warehouse: pg.Pool, sourceId: string): Promi
   return res.rows[0] ?? { ts: null, key: null };
 }
 
+/** Records the sync as `extracting` in `ops.source_syncs` and returns the committed watermark it extracts from. */
+async function beginExtract(warehouse: pg.Pool, ctx: SourceSyncContext, spec: SourceSpec): Promise<SourcePosition> {
+  const from = await readWatermark(warehouse, spec.id);
+  const details = { trigger: ctx.trigger, workflowId: ctx.workflowId, specVersion: spec.version, kind: spec.kind };
+  await warehouse.query(
+    `INSERT INTO ops.source_syncs (source_id, run_id, started_at, status, watermark_from, details)
+     VALUES ($1, $2, now(), 'extracting', $3, $4)
+     ON CONFLICT (source_id, run_id) DO UPDATE SET status = 'extracting', watermark_from = EXCLUDED.watermark_from
+     WHERE ops.source_syncs.status <> 'committed'`,
+    [spec.id, ctx.runId, from.ts, JSON.stringify(details)],
+  );
+  return from;
+}
+
 /**
- * Extract: reads what changed at the source since the committed watermark (minus the lookback) and writes it to the
- * lake, plus every source key for sources that reconcile deletes. Writes nothing to the warehouse but the sync's row
- * in `ops.source_syncs`; the watermark is not touched (only the commit moves it).
+ * Reads what changed at the source since `from` (minus the lookback) into the lake, under this attempt's folder,
+ * plus every source key for sources that reconcile deletes. Touches neither the warehouse nor the watermark, so it
+ * runs wherever the source is reachable (an edge worker for a source on the plant's network).
  */
-function createExtractSource(deps: SourceActivityDeps, connections: SourceConnections) {
-  return async function extractSource(input: {
-    ctx: SourceSyncContext;
-    spec: SourceSpec;
-  }): Promise<SourceExtractResult> {
-    const { ctx, spec } = input;
-    const from = await readWatermark(deps.warehouse, spec.id);
-    const details = { trigger: ctx.trigger, workflowId: ctx.workflowId, specVersion: spec.version, kind: spec.kind };
-    await deps.warehouse.query(
-      `INSERT INTO ops.source_syncs (source_id, run_id, started_at, status, watermark_from, details)
-       VALUES ($1, $2, now(), 'extracting', $3, $4)
-       ON CONFLICT (source_id, run_id) DO UPDATE SET status = 'extracting', watermark_from = EXCLUDED.watermark_from
-       WHERE ops.source_syncs.status <> 'committed'`,
-      [spec.id, ctx.runId, from.ts, JSON.stringify(details)],
-    );
+function createExtractToLake(lake: ObjectStore, connections: SourceConnections) {
+  return async function extractToLake(
+    ctx: SourceSyncContext,
+    spec: SourceSpec,
+    from: SourcePosition,
+  ): Promise<SourceExtractResult> {
     const dir = sourceLakeKeys.extractDir(spec.id, ctx.runId, attempt());
-    const result = await withTempDir(async (tmp) => {
-      const rows = new PartWriter(deps.lake, tmp, dir, 'part');
-      const keys = spec.deletes === 'reconcile-keys' ? new PartWriter(deps.lake, tmp, dir, 'keys') : undefined;
+    return withTempDir(async (tmp) => {
+      const rows = new PartWriter(lake, tmp, dir, 'part');
+      const keys = spec.deletes === 'reconcile-keys' ? new PartWriter(lake, tmp, dir, 'keys') : undefined;
       const seen =
         spec.kind === 'database'
           ? await extractDatabase(connections.database(spec.connection), spec, from, rows, keys)
@@ -70,6 +75,7 @@ function createExtractSource(deps: SourceActivityDeps, connections: SourceConnec
       const keyParts = await keys?.close();
       return {
         attempt: attempt(),
+        dir,
         parts,
         ...(keys ? { keyParts, keys: keys.rows } : {}),
         rows: rows.rows,
@@ -79,27 +85,65 @@ function createExtractSource(deps: SourceActivityDeps, connections: SourceConnec
         extractedAt: seen.extractedAt,
       } satisfies SourceExtractResult;
     });
-    await deps.warehouse.query(
-      `UPDATE ops.source_syncs SET status = 'extracted', rows_extracted = $3, details = details || $4::jsonb
-       WHERE source_id = $1 AND run_id = $2 AND status <> 'committed'`,
-      [
-        spec.id,
-        ctx.runId,
-        result.rows,
-        JSON.stringify({ extractAttempt: result.attempt, extractDir: dir, keys: result.keys, bytes: result.bytes }),
-      ],
-    );
-    return result;
+  };
+}
+
+/** Marks the sync `extracted` with what the extract wrote (never a committed sync). */
+async function finishExtract(
+  warehouse: pg.Pool,
+  ctx: SourceSyncContext,
+  spec: SourceSpec,
+  result: SourceExtractResult,
+) {
+  await warehouse.query(
+    `UPDATE ops.source_syncs SET status = 'extracted', rows_extracted = $3, details = details || $4::jsonb
+     WHERE source_id = $1 AND run_id = $2 AND status <> 'committed'`,
+    [
+      spec.id,
+      ctx.runId,
+      result.rows,
+      JSON.stringify({
+        extractAttempt: result.attempt,
+        extractDir: result.dir ?? sourceLakeKeys.extractDir(spec.id, ctx.runId, result.attempt),
+        keys: result.keys,
+        bytes: result.bytes,
+      }),
+    ],
+  );
+}
+
+/**
+ * The extract of a source placed at the edge (`placement: 'edge'`), run by an edge worker: only the source (on the
+ * plant's network) and the lake (outbound). The cloud records the sync before and after it.
+ */
+export function createEdgeSourceActivities(
+  deps: Pick<SourceActivityDeps, 'lake' | 'sources'>,
+): Pick<SourceActivities, 'extractSourceAtEdge'> {
+  const extractToLake = createExtractToLake(deps.lake, deps.sources ?? new SourceConnections());
+  return {
+    extractSourceAtEdge: ({ ctx, spec, from }) => extractToLake(ctx, spec, from),
   };
 }
 
 /** The source-sync activities, bound to their dependencies. */
-export function createSourceActivities(deps: SourceActivityDeps): SourceActivities {
+export function createSourceActivities(deps: SourceActivityDeps): Omit<SourceActivities, 'extractSourceAtEdge'> {
   const connections = deps.sources ?? new SourceConnections();
   const catalog = new Catalog(deps.warehouse, alertSinkFor(deps));
   const commitSource = createCommitSource(deps);
+  const extractToLake = createExtractToLake(deps.lake, connections);
   return {
-    extractSource: createExtractSource(deps, connections),
+    /**
+     * Extract (a source in the cloud): records the sync, reads what changed since the committed watermark into the
+     * lake, records what it wrote. Only the commit moves the watermark.
+     */
+    async extractSource({ ctx, spec }) {
+      const from = await beginExtract(deps.warehouse, ctx, spec);
+      const result = await extractToLake(ctx, spec, from);
+      await finishExtract(deps.warehouse, ctx, spec, result);
+      return result;
+    },
+    beginSourceExtract: ({ ctx, spec }) => beginExtract(deps.warehouse, ctx, spec),
+    recordSourceExtracted: ({ ctx, spec, extract }) => finishExtract(deps.warehouse, ctx, spec, extract),
     commitSource: async (input) => {
       const result = await commitSource(input);
       // A committed sync ends the alerts of the source's earlier failed syncs.

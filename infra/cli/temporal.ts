@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { ConfigError } from '../../worker/config.js';
+import { withSecretFiles } from '../../worker/secret-files.js';
+import { temporalConnectError, temporalConnectionOptions } from '../../worker/temporal-connection.js';
+import { temporalSecurity, type TemporalSecurity } from '../../worker/temporal-settings.js';
 import { prepareTemporalCluster } from '../services/temporal-cluster.js';
 
 /** Usage of `fabrica temporal`. */
@@ -8,7 +11,8 @@ export const TEMPORAL_USAGE = `usage: fabrica temporal prepare [--retention-days
 
 Registers the namespace $TEMPORAL_NAMESPACE (default "default") on the Temporal cluster at $TEMPORAL_ADDRESS and adds
 Fábrica's search attributes to it, then waits until both are usable. Idempotent: run it once per cluster, and again
-after an upgrade.
+after an upgrade. It connects as the workers do: TEMPORAL_TLS, TEMPORAL_TLS_CA_FILE, TEMPORAL_TLS_CERT_FILE,
+TEMPORAL_TLS_KEY_FILE, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_API_KEY (or TEMPORAL_API_KEY_FILE).
 
   --retention-days N   history retention of a namespace it registers (default 30)`;
 
@@ -37,14 +41,27 @@ export async function temporalCommand(argv: string[], env: NodeJS.ProcessEnv = p
     return 2;
   }
   let target: string;
+  let security: TemporalSecurity;
   try {
-    target = address(env);
+    const settings = withSecretFiles(env);
+    target = address(settings);
+    security = temporalSecurity(settings);
   } catch (err) {
-    console.error((err as ConfigError).message);
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
     return 78;
   }
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
-  const connection = await Connection.connect({ address: target, connectTimeout: 10_000 });
+  const t = { address: target, namespace, ...security };
+  let connection: Connection;
+  try {
+    // The namespace may not exist yet: only the connection (TLS, API key, address) is checked here.
+    connection = await Connection.connect({ ...temporalConnectionOptions(t), connectTimeout: 10_000 });
+    await connection.workflowService.getSystemInfo({});
+  } catch (err) {
+    console.error((await temporalConnectError(err, t)).message);
+    return 78;
+  }
   try {
     await prepareTemporalCluster(connection, { namespace, retentionDays, log: (line) => console.log(line) });
     return 0;

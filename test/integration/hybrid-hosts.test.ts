@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
+import { ensureRecordsDatabase, insertMaintenanceEvents, maintenanceEventRows } from '../../infra/demo/records-db.js';
 import { generateMachineFiles } from '../../infra/generator/machine-files.js';
 import type { GroundTruth } from '../../infra/generator/ground-truth.js';
 import { ensureBucket, startMinio } from '../../infra/services/minio.js';
@@ -17,6 +18,9 @@ import { ensureGoTool, MINIO } from '../../infra/services/tools.js';
 import { runWorkflowId } from '../../workflows/ids.js';
 import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals as spec } from '../../workflows/pipelines/factory-machine-signals.pipeline.js';
+import { sourceSyncWorkflow } from '../../workflows/source-sync.workflow.js';
+import { maintenanceEvents } from '../../workflows/sources/maintenance-events.source.js';
+import { sourceSyncStartOptions } from '../../workflows/sources/start-options.js';
 import type { FabricaTestEnv } from '../support/fabrica-env.js';
 import { deliver, expectMatchesTruth, waitQuiet } from '../support/factory-checks.js';
 import { canConnect, createHosts, forwardTcp, onHost, type Host } from '../support/netns.js';
@@ -29,10 +33,10 @@ const BUCKET = 'plant-lake';
 
 /**
  * The hybrid topology on separate hosts (network namespaces of this machine): the plant (edge worker, the machines'
- * landing folder, the inventory database) dials out only to Temporal and to S3 through a gateway; the cloud (two
+ * landing folder, the inventory database, the records database) dials out only to Temporal and to S3 through a gateway; the cloud (two
  * cloud workers, the warehouse, MinIO) reaches Temporal; neither reaches the other's databases, and the cloud does
  * not see the plant's folder. A generated day loads exactly, a cloud worker killed mid-day loses nothing, and with the
- * edge worker offline the plant's files and the cloud's hand-offs wait, then load and catch up exactly.
+ * edge worker offline the plant's files, the cloud's hand-offs and a records sync wait, then load and catch up exactly.
  */
 describe('plant and cloud on separate hosts', () => {
   let net: ReturnType<typeof createHosts>;
@@ -51,6 +55,8 @@ describe('plant and cloud on separate hosts', () => {
   let gateway: net.Server;
   let warehouse: pg.Pool;
   let inventory: pg.Pool;
+  let records: pg.Pool;
+  let recordsReader: string;
   let connection: Connection;
   let client: Client;
   const taskQueue = `hybrid-${Date.now().toString(36)}`;
@@ -85,6 +91,7 @@ describe('plant and cloud on separate hosts', () => {
         FABRICA_LANDING: landing,
         FABRICA_LANDING_RELAY: `s3://${BUCKET}/landing`,
         INVENTORY_DATABASE_URL: `postgres://${PG.user}:${PG.password}@${plant.ip}:5432/inventory`,
+        RECORDS_DATABASE_URL: recordsReader,
       },
       (command, args) => onHost(plant, command, args, [cloudDir]),
     );
@@ -169,6 +176,15 @@ describe('plant and cloud on separate hosts', () => {
     gateway = await forwardTcp({ host: plant.gateway, port: s3Gateway }, { host: cloud.ip, port: 9000 });
     warehouse = new pg.Pool({ connectionString: `postgres://${PG.user}:${PG.password}@${cloud.ip}:5432/warehouse` });
     inventory = new pg.Pool({ connectionString: `postgres://${PG.user}:${PG.password}@${plant.ip}:5432/inventory` });
+    // The manufacturing-records database, on the plant's PostgreSQL, read through its read-only role.
+    recordsReader = await ensureRecordsDatabase({
+      adminUrl: `postgres://${PG.user}:${PG.password}@${plant.ip}:5432/postgres`,
+      database: 'records',
+      reader: { role: 'fabrica_reader', password: 'reader-secret' },
+    });
+    records = new pg.Pool({ connectionString: `postgres://${PG.user}:${PG.password}@${plant.ip}:5432/records` });
+    const events = maintenanceEventRows({ machines: 5, from: '2026-10-01', to: '2026-10-31', seed: 23 });
+    await insertMaintenanceEvents(records as unknown as pg.ClientBase, events);
     connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
     client = new Client({ connection });
     genDir = mkdtempSync(path.join(tmpdir(), 'fabrica-hybrid-gen-'));
@@ -191,6 +207,7 @@ describe('plant and cloud on separate hosts', () => {
     await connection?.close();
     await warehouse?.end();
     await inventory?.end();
+    await records?.end();
     gateway?.close();
     for (const s of services.reverse()) await s.stop('SIGTERM', 10_000);
     net?.remove();
@@ -237,6 +254,23 @@ describe('plant and cloud on separate hosts', () => {
     const served = await count(inventory, 'SELECT count(*) FROM inventory.served_versions');
     expect(served).toBeGreaterThan(0);
 
+    // The records database is on the plant: the edge extracts it into the lake, the cloud commits the mirror.
+    const syncRecords = (n: number) =>
+      client.workflow.start(
+        sourceSyncWorkflow,
+        sourceSyncStartOptions(maintenanceEvents, {
+          taskQueue,
+          workflowId: `source-sync:${maintenanceEvents.id}:${n}`,
+        }),
+      );
+    const first = await (await syncRecords(1)).result();
+    const sourceIds = async () =>
+      (await records.query<{ id: string }>('SELECT id::text FROM public.maintenance_events ORDER BY id')).rows;
+    const mirrorIds = async () =>
+      (await warehouse.query<{ id: string }>('SELECT id::text FROM sources.maintenance_events ORDER BY id')).rows;
+    expect(first).toMatchObject({ status: 'committed', rowsExtracted: (await sourceIds()).length });
+    expect(await mirrorIds()).toEqual(await sourceIds());
+
     // The plant goes offline: its late files and two forced re-runs' hand-offs wait.
     await edge.kill('SIGKILL');
     const late = deliver(genDir, env(), 'late');
@@ -255,10 +289,28 @@ describe('plant and cloud on separate hosts', () => {
       ),
     );
     // Each forced run loads in the cloud, then parks its hand-off on the edge queue nobody polls.
-    for (const h of handles)
-      await until(async () =>
-        ((await h.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'applyServeHandoff'),
+    const parked = async (h: WorkflowHandle, activity: string) =>
+      until(async () =>
+        ((await h.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === activity),
       );
+    for (const h of handles) await parked(h, 'applyServeHandoff');
+    // A new maintenance event at the plant: its sync waits for the edge, the watermark stays.
+    await insertMaintenanceEvents(records as unknown as pg.ClientBase, [
+      {
+        id: 100_000,
+        machine_id: 'M01',
+        kind: 'corrective',
+        started_at: '2026-11-02T12:00:00.000Z',
+        ended_at: '2026-11-02T13:00:00.000Z',
+        notes: 'troca de rolamento',
+        updated_at: '2026-11-02T13:05:00.000Z',
+      },
+    ]);
+    const watermark = () =>
+      count(warehouse, "SELECT count(*) FROM ops.source_watermarks WHERE watermark_key = '100000'");
+    const pendingSync = await syncRecords(2);
+    await parked(pendingSync, 'extractSourceAtEdge');
+    expect(await watermark()).toBe(0);
     expect(await count(inventory, 'SELECT count(*) FROM inventory.served_versions')).toBe(served);
     expect(await count(warehouse, `SELECT count(*) FROM ops.landed_files WHERE pipeline = '${spec.id}'`)).toBe(onTime);
 
@@ -266,6 +318,9 @@ describe('plant and cloud on separate hosts', () => {
     const back = startEdge();
     await back.polling();
     await Promise.all(handles.map((h) => h.result()));
+    expect(await pendingSync.result()).toMatchObject({ status: 'committed' });
+    expect(await mirrorIds()).toEqual(await sourceIds());
+    expect(await watermark()).toBe(1);
     await waitQuiet(env(), onTime + late, 400_000);
     await expectMatchesTruth(env(), truth);
     // The inventory holds exactly the warehouse's latest publication of every partition it serves.

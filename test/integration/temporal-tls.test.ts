@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeMachineHourFile } from '../../infra/generator/machine-files.js';
 import { projectRoot } from '../../infra/paths.js';
@@ -8,6 +8,7 @@ import { freePort } from '../../infra/services/ports.js';
 import { runWorkflowId } from '../../workflows/ids.js';
 import { pipelineRunWorkflow } from '../../workflows/pipeline-run.workflow.js';
 import { factoryMachineSignals as spec } from '../../workflows/pipelines/factory-machine-signals.pipeline.js';
+import { runCli } from '../support/cli-process.js';
 import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 import { waitFor } from '../support/fault-checks.js';
 import { testServices } from '../support/services.js';
@@ -208,5 +209,36 @@ describe('Temporal Cloud API key', () => {
     const bad = await spawnApi(processEnv(keyed.address, { ...tls, TEMPORAL_API_KEY: 'wrong-key' }));
     const badExit = await exitOf(bad.child);
     expectOneLineConfigError(bad.output(), badExit, 'TEMPORAL_API_KEY');
+  });
+});
+
+describe('`fabrica temporal prepare` on a secured cluster', () => {
+  it('connects as the workers do (mTLS; an API key from a file) and names a refused setting in one line', async () => {
+    const base = { PATH: process.env.PATH, TEMPORAL_NAMESPACE: 'default' };
+    // Node's own deprecation warning (grpc-js sets an IP address as TLS server name) is not the CLI's output.
+    const ours = (stderr: string) =>
+      stderr.split('\n').filter((l) => l && !/^\(node:\d+\)|^\(Use `node/.test(l));
+    const expectOk = (r: Awaited<ReturnType<typeof runCli>>) => {
+      expect({ code: r.code, stderr: ours(r.stderr) }).toEqual({ code: 0, stderr: [] });
+      expect(r.stdout).toContain('search attributes already present');
+    };
+    expectOk(await runCli(['temporal', 'prepare'], { ...base, TEMPORAL_ADDRESS: mtls.address, ...withClientCert() }));
+    const keyFile = path.join(pki.dir, 'temporal-api-key');
+    writeFileSync(keyFile, `${API_KEY}\n`);
+    const viaKey = { ...base, TEMPORAL_ADDRESS: keyed.address, TEMPORAL_TLS_CA_FILE: pki.caCert };
+    expectOk(await runCli(['temporal', 'prepare'], { ...viaKey, TEMPORAL_API_KEY_FILE: keyFile }));
+    for (const [extra, setting] of [
+      [{ ...viaKey, TEMPORAL_API_KEY: 'wrong-key' }, 'TEMPORAL_API_KEY'],
+      [{ ...base, TEMPORAL_ADDRESS: mtls.address, TEMPORAL_TLS_CA_FILE: pki.caCert }, 'TEMPORAL_TLS_CERT_FILE'],
+      [{ ...viaKey, TEMPORAL_API_KEY_FILE: path.join(pki.dir, 'absent') }, 'TEMPORAL_API_KEY_FILE'],
+    ] as const) {
+      const r = await runCli(['temporal', 'prepare'], extra);
+      const lines = ours(r.stderr);
+      expect({ code: r.code, lines: lines.length, setting: lines[0]!.split(':')[0] }).toEqual({
+        code: 78,
+        lines: 1,
+        setting,
+      });
+    }
   });
 });

@@ -279,6 +279,63 @@ describe('a worker killed or frozen in the middle of a partition', () => {
   }, 300_000);
 });
 
+/** GETs one of the worker's probes: its status code, or 0 when nothing answers. */
+async function probe(port: number, path: '/live' | '/ready'): Promise<number> {
+  return fetch(`http://127.0.0.1:${port}${path}`)
+    .then(async (r) => (await r.arrayBuffer(), r.status))
+    .catch(() => 0);
+}
+
+/** Resolves with the worker's exit code once it exited on its own. */
+function exited(w: WorkerProcess): Promise<number | null> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return Promise.resolve(w.child.exitCode);
+  return new Promise((resolve) => w.child.once('exit', (code) => resolve(code)));
+}
+
+describe('a worker drained with SIGTERM in the middle of a partition', () => {
+  it('with time to finish: not ready but live while it drains, its stage completes (attempt 1), exits 0, exact', async () => {
+    const { env: e, partition, truth } = await setUp('drain_finish', 35, '2026-11-04T15');
+    const healthPort = await freePort();
+    const draining = await worker(e, 4, {
+      FABRICA_WORKER_HEALTH_PORT: String(healthPort),
+      FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS: '120',
+    });
+    await waitFor('readiness', async () => ((await probe(healthPort, '/ready')) === 200 ? true : undefined));
+    const handle = await start(e, partition);
+    await activityStarted(handle, 'stagePartition');
+    const done = exited(draining);
+    draining.child.kill('SIGTERM');
+    // An orchestrator stops routing to it (not ready) without restarting it (live), while the stage goes on.
+    await waitFor('not ready', async () => ((await probe(healthPort, '/ready')) === 503 ? true : undefined));
+    expect(await probe(healthPort, '/live')).toBe(200);
+    expect(
+      (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'stagePartition'),
+    ).toBe(true);
+    // The rest of the run needs another worker: the draining one polls no more.
+    await worker(e);
+    expect(await done).toBe(0);
+    expect(draining.output()).toContain('"worker draining"');
+    expect(draining.output()).toContain('"worker stopped"');
+    expect(await result(handle)).toMatchObject({ status: 'succeeded' });
+    expect(await stepAttempt(e, 'stage')).toBe(1);
+    await expectExact(e, truth);
+  }, 300_000);
+
+  it('past its grace time: the stage is cancelled, the worker exits 0, the retry on another worker is exact', async () => {
+    const { env: e, partition, truth } = await setUp('drain_cancel', 36, '2026-11-04T16');
+    const draining = await worker(e, 4, { FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS: '1' });
+    const handle = await start(e, partition);
+    await activityStarted(handle, 'stagePartition');
+    const done = exited(draining);
+    draining.child.kill('SIGTERM');
+    expect(await done).toBe(0);
+    await worker(e);
+    expect(await result(handle)).toMatchObject({ status: 'succeeded' });
+    expect(await stepAttempt(e, 'stage')).toBeGreaterThan(1);
+    await expectExact(e, truth);
+  }, 300_000);
+});
+
 describe('a zombie load of an older run', () => {
   it('is refused (Superseded) once a newer run published the partition, and changes nothing', async () => {
     const e = (env = await createTestEnv('zombie_load'));

@@ -12,6 +12,8 @@ export const maintenanceEvents: DatabaseSourceSpec = {
   owner: 'data-platform',
   description: 'Maintenance events (preventive, corrective) per machine, from the manufacturing-records database',
   connection: 'RECORDS_DATABASE_URL',
+  // The records system is on the plant's network: an edge worker reads it, the cloud commits it.
+  placement: 'edge',
   table: 'public.maintenance_events',
   columns: [
     { name: 'id', type: 'bigint' },

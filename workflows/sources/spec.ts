@@ -1,3 +1,5 @@
+import type { Placement } from '../spec.js';
+
 /**
  * An external source (a database table, an HTTP JSON API) is declared once as plain serializable data, like a
  * `PipelineSpec`: the spec travels as workflow input, so Temporal's history shows exactly what was synced, and the
@@ -38,6 +40,11 @@ interface SourceSpecBase {
    * a database source, an `http(s)://` base URL for an HTTP source. Specs of one system share it (and its pool).
    */
   connection: string;
+  /**
+   * Where the extract runs: `cloud` (default) or `edge`, for a source on the plant's network: an edge worker (which
+   * holds the connection setting) reads it into the lake, the cloud commits it to the warehouse.
+   */
+  placement?: Placement;
   /** Columns extracted, in order; they must include `key` and `watermark`. */
   columns: SourceColumn[];
   /** Column identifying a row (primary key of the mirror). */
@@ -126,6 +133,8 @@ export interface SourceExtractResult {
   rows: number;
   keys?: number;
   bytes: number;
+  /** Lake folder of this attempt's files (absent in extracts recorded before it was returned). */
+  dir?: string;
   /** The committed watermark the extract started from (the commit refuses to apply on another one). */
   from: SourcePosition;
   /** Largest (watermark, key) extracted; null when nothing was. */
@@ -177,6 +186,10 @@ export function sourceSpecProblems(spec: SourceSpec): string[] {
   p(Number.isInteger(spec.version) && spec.version > 0, 'version must be a positive integer');
   p(Boolean(spec.owner), 'owner is required');
   p(SETTING.test(spec.connection), 'connection must name a setting (UPPER_SNAKE_CASE)');
+  p(
+    spec.placement === undefined || spec.placement === 'cloud' || spec.placement === 'edge',
+    'placement must be cloud or edge',
+  );
   p(spec.columns.length > 0, 'columns must not be empty');
   p(
     spec.columns.every((c) => IDENT.test(c.name) && TYPES.includes(c.type)),
