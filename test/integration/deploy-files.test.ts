@@ -1,0 +1,423 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../infra/paths.js';
+import { cachedToolPath, HELM, KUBECONFORM, TEMPORAL_SERVER, type GoTool } from '../../infra/services/tools.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
+
+/**
+ * The deploy files (infra/deploy), checked offline: the Helm chart linted and rendered by Helm, the manifests
+ * validated strictly by kubeconform against the Kubernetes schemas kept in the repo, the compose file against the
+ * Compose specification's schema (python jsonschema), and what each must say about roles, secrets, probes, drain
+ * and the image.
+ */
+const DEPLOY = path.join(projectRoot, 'infra', 'deploy');
+const CHART = path.join(DEPLOY, 'helm', 'fabrica');
+const SCHEMAS = path.join(DEPLOY, 'schemas');
+const PRODUCTION_VALUES = path.join(projectRoot, 'test', 'fixtures', 'deploy', 'values-production.yaml');
+const VENV = process.env.FABRICA_PYTHON_VENV ?? path.join(homedir(), '.cache', 'fabrica', 'venv');
+const CHECK = path.join(projectRoot, 'test', 'support', 'deploy_check.py');
+
+/** Runs a program to its end, collecting its output. */
+function run(cmd: string, args: string[], cwd = projectRoot): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, HELM_CACHE_HOME: tmp('helm-cache') } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, out }));
+  });
+}
+
+/** A built tool, or a failure that says how to build it. */
+function tool(t: GoTool): string {
+  const bin = cachedToolPath(t);
+  if (!existsSync(bin)) throw new Error(`${t.name} ${t.version} is not built at ${bin}: run \`npx fabrica tools\``);
+  return bin;
+}
+
+function python(): string {
+  const bin = path.join(VENV, 'bin', 'python');
+  if (!existsSync(bin)) throw new Error(`no Python virtualenv at ${VENV}: run .ci/run (it creates it)`);
+  return bin;
+}
+
+let dir: string;
+function tmp(name: string): string {
+  return path.join(dir, name);
+}
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'fabrica-deploy-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Every YAML document of a file, through the venv's PyYAML. */
+async function yamlDocs(file: string): Promise<Obj[]> {
+  const { code, out } = await run(python(), [CHECK, 'to-json', file]);
+  if (code !== 0) throw new Error(`reading ${file} failed:\n${out}`);
+  return JSON.parse(out) as Obj[];
+}
+
+/** `helm template` of the chart with extra arguments; the rendered file's path. */
+async function render(name: string, args: string[] = []): Promise<{ file: string; docs: Obj[] }> {
+  const { code, out } = await run(tool(HELM), ['template', 'rel', CHART, '--namespace', 'fabrica', ...args]);
+  if (code !== 0) throw new Error(`helm template ${args.join(' ')} failed:\n${out}`);
+  const file = tmp(`${name}.yaml`);
+  writeFileSync(file, out);
+  return { file, docs: await yamlDocs(file) };
+}
+
+/** kubeconform -strict against the repo's schemas only (no download): its JSON report. */
+async function kubeconform(file: string) {
+  const { code, out } = await run(tool(KUBECONFORM), [
+    '-strict',
+    '-summary',
+    '-output',
+    'json',
+    '-schema-location',
+    path.join(SCHEMAS, 'kubernetes', '{{ .ResourceKind }}{{ .KindSuffix }}.json'),
+    file,
+  ]);
+  const report = JSON.parse(out) as {
+    resources?: { kind: string; status: string; msg: string }[];
+    summary: { valid: number; invalid: number; errors: number; skipped: number };
+  };
+  return { code, report, out };
+}
+
+const byKind = (docs: Obj[], kind: string) => docs.filter((d) => d.kind === kind);
+const named = (docs: Obj[], kind: string, name: string): Obj => {
+  const found = docs.find((d) => d.kind === kind && d.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} among ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')}`);
+  return found;
+};
+const container = (deployment: Obj): Obj => deployment.spec.template.spec.containers[0] as Obj;
+const envOf = (deployment: Obj): Record<string, Obj> =>
+  Object.fromEntries((container(deployment).env as Obj[]).map((e) => [e.name as string, e]));
+const secretItems = (deployment: Obj): string[] =>
+  ((deployment.spec.template.spec.volumes as Obj[]).find((v) => v.secret)?.secret.items ?? []).map(
+    (i: Obj) => i.key as string,
+  );
+
+describe('Helm chart', () => {
+  let defaults: { file: string; docs: Obj[] };
+  let production: { file: string; docs: Obj[] };
+
+  beforeAll(async () => {
+    defaults = await render('defaults');
+    production = await render('production', ['-f', PRODUCTION_VALUES]);
+  });
+
+  it('passes helm lint with the default values and with the production values', async () => {
+    for (const args of [[], ['-f', PRODUCTION_VALUES]]) {
+      const { code, out } = await run(tool(HELM), ['lint', '--strict', CHART, ...args]);
+      expect({ code, out }).toMatchObject({ code: 0, out: expect.stringContaining('0 chart(s) failed') });
+    }
+  });
+
+  it('renders only manifests valid against the Kubernetes schemas (kubeconform -strict)', async () => {
+    for (const { file, docs } of [defaults, production]) {
+      const { code, report, out } = await kubeconform(file);
+      expect({ code, out }).toMatchObject({ code: 0 });
+      expect(report.summary).toEqual({ valid: docs.length, invalid: 0, errors: 0, skipped: 0 });
+    }
+  });
+
+  it('has the check reject a broken manifest: an unknown field, a wrong type', async () => {
+    const broken = structuredClone(named(defaults.docs, 'Deployment', 'rel-fabrica-worker-cloud'));
+    container(broken).livenessprobe = container(broken).livenessProbe; // a typo strict mode must catch
+    const wrongType = structuredClone(named(defaults.docs, 'HorizontalPodAutoscaler', 'rel-fabrica-worker-cloud'));
+    wrongType.spec.maxReplicas = 'six';
+    for (const [name, doc, said] of [
+      ['unknown-field', broken, 'livenessprobe'],
+      ['wrong-type', wrongType, 'maxReplicas'],
+    ] as const) {
+      const file = tmp(`${name}.json`);
+      writeFileSync(file, JSON.stringify(doc));
+      const { code, report } = await kubeconform(file);
+      expect(code).toBe(1);
+      expect(report.summary.invalid).toBe(1);
+      expect(report.resources?.[0]?.msg).toContain(said);
+    }
+  });
+
+  it('runs one worker Deployment per role, each with its role, autoscaler and disruption budget', () => {
+    for (const { docs } of [defaults, production]) {
+      const workers = byKind(docs, 'Deployment').filter((d) => d.metadata.name !== 'rel-fabrica-api');
+      expect(workers.map((d) => envOf(d).FABRICA_WORKER_ROLE?.value).sort()).toEqual(['cloud', 'edge']);
+      for (const w of workers) {
+        const name = w.metadata.name as string;
+        const labels = w.spec.template.metadata.labels as Obj;
+        expect(w.spec.selector.matchLabels).toEqual(labels);
+        const hpa = named(docs, 'HorizontalPodAutoscaler', name);
+        expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+        expect(hpa.spec.minReplicas).toBeLessThanOrEqual(hpa.spec.maxReplicas);
+        // The autoscaler owns the replica count: a Deployment's own would fight it at every upgrade.
+        expect(w.spec.replicas).toBeUndefined();
+        expect(named(docs, 'PodDisruptionBudget', name).spec.selector.matchLabels).toEqual(labels);
+      }
+    }
+    expect(named(production.docs, 'HorizontalPodAutoscaler', 'rel-fabrica-worker-cloud').spec).toMatchObject({
+      minReplicas: 4,
+      maxReplicas: 12,
+    });
+  });
+
+  it('hands each role only its own database: the edge no DATABASE_URL, the cloud no INVENTORY_DATABASE_URL', () => {
+    const { docs } = production;
+    const cloud = named(docs, 'Deployment', 'rel-fabrica-worker-cloud');
+    const edge = named(docs, 'Deployment', 'rel-fabrica-worker-edge');
+    const api = named(docs, 'Deployment', 'rel-fabrica-api');
+    const mentions = (d: Obj, setting: string) =>
+      Object.keys(envOf(d)).some((n) => n === setting || n === `${setting}_FILE`) || secretItems(d).includes(setting);
+    expect(envOf(cloud).DATABASE_URL_FILE?.value).toBe('/etc/fabrica/secrets/DATABASE_URL');
+    expect(secretItems(cloud)).toContain('DATABASE_URL');
+    expect(mentions(cloud, 'INVENTORY_DATABASE_URL')).toBe(false);
+    expect(envOf(edge).INVENTORY_DATABASE_URL_FILE?.value).toBe('/etc/fabrica/secrets/INVENTORY_DATABASE_URL');
+    expect(mentions(edge, 'DATABASE_URL')).toBe(false);
+    expect(mentions(edge, 'RECORDS_DATABASE_URL')).toBe(false);
+    expect(mentions(api, 'INVENTORY_DATABASE_URL')).toBe(false);
+    expect(secretItems(api).sort()).toEqual([
+      'DATABASE_URL',
+      'FABRICA_API_KEYS',
+      'FABRICA_SESSION_SECRET',
+      'TEMPORAL_API_KEY',
+    ]);
+    // No secret lands in the ConfigMap, whose settings every process gets.
+    const config = byKind(docs, 'ConfigMap')[0]!.data as Obj;
+    expect(Object.keys(config).filter((k) => /DATABASE_URL|API_KEY|SECRET/.test(k))).toEqual([]);
+    expect(config).toMatchObject({ FABRICA_WORKER_BUILD_ID: '2026.12.1', TEMPORAL_TLS: 'true' });
+    // Every *_FILE setting points at a file the pod's secret volume holds.
+    for (const d of [cloud, edge, api])
+      for (const [name, e] of Object.entries(envOf(d)))
+        if (name.endsWith('_FILE') && (e.value as string).startsWith('/etc/fabrica/secrets/'))
+          expect(secretItems(d)).toContain(path.basename(e.value as string));
+  });
+
+  it('probes the API on /health/live and /health/ready and the workers on their health port', () => {
+    for (const { docs } of [defaults, production]) {
+      const api = container(named(docs, 'Deployment', 'rel-fabrica-api'));
+      expect(api.livenessProbe.httpGet).toEqual({ path: '/api/v1/health/live', port: 'http' });
+      expect(api.readinessProbe.httpGet).toEqual({ path: '/api/v1/health/ready', port: 'http' });
+      for (const w of byKind(docs, 'Deployment').filter((d) => d.metadata.name !== 'rel-fabrica-api')) {
+        const c = container(w);
+        const healthPort = (c.ports as Obj[]).find((p) => p.name === 'health')!.containerPort as number;
+        expect(String(healthPort)).toBe(envOf(w).FABRICA_WORKER_HEALTH_PORT!.value);
+        expect(c.livenessProbe.httpGet).toEqual({ path: '/live', port: 'health' });
+        expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'health' });
+        // The pod outlives the drain: the grace, then the worker's 10 s force time.
+        const grace = Number(envOf(w).FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS!.value);
+        expect(w.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace + 10);
+      }
+    }
+    const cloud = named(production.docs, 'Deployment', 'rel-fabrica-worker-cloud');
+    expect(envOf(cloud).FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS!.value).toBe('120');
+  });
+
+  it('runs every pod as non-root, without a service account token', () => {
+    for (const { docs } of [defaults, production]) {
+      const pods = [...byKind(docs, 'Deployment'), ...byKind(docs, 'Job')].map((d) => d.spec.template.spec as Obj);
+      expect(pods.length).toBe(byKind(docs, 'Deployment').length + byKind(docs, 'Job').length);
+      for (const pod of pods) {
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: expect.any(Number) });
+        expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+        expect(pod.automountServiceAccountToken).toBe(false);
+        expect(pod.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false });
+      }
+    }
+  });
+
+  it('prepares the Temporal cluster in a hook Job, which the production values turn off', () => {
+    const [job] = byKind(defaults.docs, 'Job');
+    expect(job!.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    expect(container(job!).args.slice(0, 3)).toEqual(['fabrica', 'temporal', 'prepare']);
+    expect(byKind(production.docs, 'Job')).toEqual([]);
+  });
+
+  it('leaves the Secret to an existing one when given, mounting only the keys it is told of', async () => {
+    const { file, docs } = await render('existing-secret', [
+      '--set',
+      'secret.existingSecret=fabrica-managed',
+      '--set',
+      'secret.existingSecretKeys={DATABASE_URL,INVENTORY_DATABASE_URL}',
+    ]);
+    expect(byKind(docs, 'Secret')).toEqual([]);
+    const edge = named(docs, 'Deployment', 'rel-fabrica-worker-edge');
+    expect(edge.spec.template.spec.volumes.find((v: Obj) => v.secret).secret).toMatchObject({
+      secretName: 'fabrica-managed',
+      items: [{ key: 'INVENTORY_DATABASE_URL', path: 'INVENTORY_DATABASE_URL' }],
+    });
+    expect((await kubeconform(file)).code).toBe(0);
+  });
+});
+
+describe('compose file', () => {
+  const COMPOSE = path.join(DEPLOY, 'compose.yaml');
+  let compose: Obj;
+  beforeAll(async () => {
+    [compose] = (await yamlDocs(COMPOSE)) as [Obj];
+  });
+
+  async function validate(file: string) {
+    return run(python(), [CHECK, 'validate', path.join(SCHEMAS, 'compose-spec.json'), file]);
+  }
+
+  it('is valid against the Compose specification schema, and a broken variant is not', async () => {
+    expect(await validate(COMPOSE)).toEqual({ code: 0, out: '' });
+    const broken = structuredClone(compose);
+    broken.services.api.restrat = 'always';
+    broken.services['worker-edge'].depends_on.postgres.condition = 'service_ready';
+    const file = tmp('compose-broken.yaml');
+    writeFileSync(file, JSON.stringify(broken)); // JSON is YAML
+    const { code, out } = await validate(file);
+    expect(code).toBe(1);
+    expect(out).toContain("'restrat' was unexpected");
+    expect(out).toMatch(/^\$\.services\['worker-edge'\]\.depends_on: .*'service_ready'.* is not valid/m);
+  });
+
+  it('runs the whole stack, each dependency waited for by its health or completion', () => {
+    const services = compose.services as Record<string, Obj>;
+    expect(Object.keys(services).sort()).toEqual(
+      [
+        'api',
+        'minio',
+        'minio-setup',
+        'postgres',
+        'prometheus',
+        'temporal',
+        'temporal-prepare',
+        'temporal-schema',
+        'temporal-ui',
+        'worker-cloud',
+        'worker-edge',
+      ].sort(),
+    );
+    for (const [name, s] of Object.entries(services))
+      for (const [dep, { condition }] of Object.entries((s.depends_on ?? {}) as Record<string, Obj>)) {
+        expect({ name, dep, exists: dep in services }).toEqual({ name, dep, exists: true });
+        if (condition === 'service_healthy')
+          expect({ dep, healthcheck: Boolean(services[dep]!.healthcheck) }).toEqual({ dep, healthcheck: true });
+        if (condition === 'service_completed_successfully') expect(services[dep]!.restart).not.toBe('unless-stopped');
+      }
+    const version = TEMPORAL_SERVER.version.slice(1);
+    expect(services.temporal!.image).toBe(`temporalio/server:${version}`);
+    expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${version}`);
+    for (const name of ['api', 'worker-cloud', 'worker-edge', 'temporal-prepare'])
+      expect(services[name]!.build).toEqual({ context: '../..', dockerfile: 'infra/deploy/Dockerfile' });
+  });
+
+  it('gives the edge no warehouse and the cloud no inventory database; secrets come from files', () => {
+    const services = compose.services as Record<string, Obj>;
+    const env = (name: string) => services[name]!.environment as Obj;
+    expect(env('worker-cloud')).toMatchObject({
+      FABRICA_WORKER_ROLE: 'cloud',
+      DATABASE_URL_FILE: '/run/secrets/database_url',
+    });
+    expect(env('worker-edge')).toMatchObject({ FABRICA_WORKER_ROLE: 'edge' });
+    expect(Object.keys(env('worker-edge')).filter((k) => k.startsWith('DATABASE_URL'))).toEqual([]);
+    expect(Object.keys(env('worker-cloud')).filter((k) => k.startsWith('INVENTORY_DATABASE_URL'))).toEqual([]);
+    for (const [name, s] of Object.entries(services)) {
+      const declared = (s.secrets ?? []) as string[];
+      for (const secret of declared) expect(Object.keys(compose.secrets as Obj)).toContain(secret);
+      // Every setting read from /run/secrets/<name> has that secret mounted.
+      for (const [key, value] of Object.entries((s.environment ?? {}) as Obj))
+        if (typeof value === 'string' && value.startsWith('/run/secrets/'))
+          expect({ name, key, mounted: declared.includes(path.basename(value)) }).toEqual({ name, key, mounted: true });
+      // No password in the file itself.
+      expect(
+        Object.keys((s.environment ?? {}) as Obj).filter((k) => /PASSWORD$|^DATABASE_URL$|SECRET_ACCESS_KEY$/.test(k)),
+      ).toEqual([]);
+    }
+  });
+
+  it('mounts files that exist, and sets only the variables the Temporal server config reads', () => {
+    const services = compose.services as Record<string, Obj>;
+    for (const s of Object.values(services))
+      for (const volume of (s.volumes ?? []) as string[]) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('.')) expect(existsSync(path.resolve(DEPLOY, source))).toBe(true);
+      }
+    for (const secret of Object.values(compose.secrets as Record<string, Obj>))
+      expect(secret.file).toMatch(/^\.\/compose\/secrets\/\w+$/);
+    const config = readFileSync(path.join(projectRoot, 'infra', 'temporal', 'postgresql.yaml'), 'utf8');
+    const temporal = services.temporal!;
+    expect(temporal.volumes).toContain('../temporal:/etc/fabrica/temporal:ro');
+    for (const name of Object.keys(temporal.environment as Obj)) expect(config).toContain(`env "${name}"`);
+    const entrypoint = (temporal.entrypoint as string[]).join(' ');
+    for (const name of ['TEMPORAL_SERVER_BIND_IP', 'TEMPORAL_SERVER_SQL_PASSWORD']) {
+      expect(entrypoint).toContain(name);
+      expect(config).toContain(`env "${name}"`);
+    }
+    expect(entrypoint).toContain('--config /etc/fabrica/temporal --env postgresql');
+  });
+});
+
+describe('container image', () => {
+  const dockerfile = readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const last = stages[stages.length - 1]!;
+
+  it('builds in stages and runs as a numeric non-root user', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages[0]).toMatch(/ AS build\n/);
+    const user = /^USER (\d+)(?::(\d+))?$/m.exec(last);
+    expect(user).not.toBeNull();
+    expect(Number(user![1])).toBeGreaterThan(0);
+    expect(last).toMatch(/npm ci --omit=dev|COPY --from=deps/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('bundles the workflows at build time and points the worker at the bundle', () => {
+    const bundle = /node bin\/fabrica\.js bundle-workflows (\S+)/.exec(stages[0]!);
+    expect(bundle).not.toBeNull();
+    expect(last).toContain(`FABRICA_WORKFLOW_BUNDLE=${bundle![1]}`);
+    expect(last).toContain(`COPY --from=build ${bundle![1]} `);
+  });
+
+  it('copies only files that exist and that .dockerignore lets into the context', () => {
+    const ignored = readFileSync(path.join(projectRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    for (const line of dockerfile.split('\n').filter((l) => l.startsWith('COPY ') && !l.includes('--from='))) {
+      const sources = line
+        .replace(/--chmod=\S+ /, '')
+        .split(/\s+/)
+        .slice(1, -1);
+      for (const source of sources) {
+        expect({ source, exists: existsSync(path.join(projectRoot, source)) }).toEqual({ source, exists: true });
+        const excluded = ignored.some((p) => !p.startsWith('!') && (source === p || source.startsWith(`${p}/`)));
+        const reincluded = ignored.includes(`!${source}`);
+        expect({ source, inContext: !excluded || reincluded }).toEqual({ source, inContext: true });
+      }
+    }
+  });
+
+  it('starts each process by command from the entry point, the worker with its node flags', async () => {
+    const entrypoint = path.join(DEPLOY, 'entrypoint.sh');
+    expect(readFileSync(entrypoint, 'utf8')).toContain(
+      `exec node ${WORKER_NODE_FLAGS.join(' ')} "$app/dist/worker/main.js"`,
+    );
+    const sh = (args: string[], env: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn('sh', [entrypoint, ...args], {
+          cwd: dir,
+          env: { ...process.env, FABRICA_APP_DIR: projectRoot, ...env },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, out }));
+      });
+    const help = await sh(['fabrica', 'help'], {});
+    expect(help).toMatchObject({ code: 0, out: expect.stringContaining('bundle-workflows <file>') });
+    const worker = await sh(['worker'], { FABRICA_WORKFLOW_BUNDLE: tmp('no-such-bundle.js') });
+    expect(worker.code).toBe(78);
+    expect(worker.out).toContain('FABRICA_WORKFLOW_BUNDLE');
+  });
+});
