@@ -100,8 +100,8 @@ const container = (deployment: Obj): Obj => deployment.spec.template.spec.contai
 const envOf = (deployment: Obj): Record<string, Obj> =>
   Object.fromEntries((container(deployment).env as Obj[]).map((e) => [e.name as string, e]));
 const secretItems = (deployment: Obj): string[] =>
-  ((deployment.spec.template.spec.volumes as Obj[]).find((v) => v.secret)?.secret.items ?? []).map(
-    (i: Obj) => i.key as string,
+  (((deployment.spec.template.spec.volumes as Obj[]).find((v) => v.secret)?.secret.items ?? []) as Obj[]).map(
+    (i) => i.key as string,
   );
 
 describe('Helm chart', () => {
@@ -149,7 +149,7 @@ describe('Helm chart', () => {
   it('runs one worker Deployment per role, each with its role, autoscaler and disruption budget', () => {
     for (const { docs } of [defaults, production]) {
       const workers = byKind(docs, 'Deployment').filter((d) => d.metadata.name !== 'rel-fabrica-api');
-      expect(workers.map((d) => envOf(d).FABRICA_WORKER_ROLE?.value).sort()).toEqual(['cloud', 'edge']);
+      expect(workers.map((d) => envOf(d).FABRICA_WORKER_ROLE?.value as string).sort()).toEqual(['cloud', 'edge']);
       for (const w of workers) {
         const name = w.metadata.name as string;
         const labels = w.spec.template.metadata.labels as Obj;
@@ -248,7 +248,7 @@ describe('Helm chart', () => {
     ]);
     expect(byKind(docs, 'Secret')).toEqual([]);
     const edge = named(docs, 'Deployment', 'rel-fabrica-worker-edge');
-    expect(edge.spec.template.spec.volumes.find((v: Obj) => v.secret).secret).toMatchObject({
+    expect((edge.spec.template.spec.volumes as Obj[]).find((v) => v.secret)?.secret).toMatchObject({
       secretName: 'fabrica-managed',
       items: [{ key: 'INVENTORY_DATABASE_URL', path: 'INVENTORY_DATABASE_URL' }],
     });
