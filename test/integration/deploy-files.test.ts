@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
@@ -377,6 +377,27 @@ describe('container image', () => {
     expect(bundle).not.toBeNull();
     expect(last).toContain(`FABRICA_WORKFLOW_BUNDLE=${bundle![1]}`);
     expect(last).toContain(`COPY --from=build ${bundle![1]} `);
+  });
+
+  it('needs no devDependency at run time (the runtime stage installs with --omit=dev)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const imported = new Set<string>();
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, entry.name);
+        if (entry.isDirectory()) walk(p);
+        else if (entry.name.endsWith('.js'))
+          for (const [, spec] of readFileSync(p, 'utf8').matchAll(/(?:from |import\()\s*'([^.'/][^']*)'/g))
+            if (!spec!.startsWith('node:')) imported.add(/^(@[^/]+\/[^/]+|[^/]+)/.exec(spec!)![1]!);
+      }
+    };
+    // What the image runs: the API, the worker, the workflows and activities, the CLI (not the benchmarks).
+    for (const part of ['api', 'worker', 'workflows', 'activities', 'infra'])
+      walk(path.join(projectRoot, 'dist', part));
+    expect(imported.size).toBeGreaterThan(10);
+    expect([...imported].filter((name) => !(name in pkg.dependencies))).toEqual([]);
   });
 
   it('copies only files that exist and that .dockerignore lets into the context', () => {
