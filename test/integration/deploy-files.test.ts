@@ -5,6 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
 import { cachedToolPath, HELM, KUBECONFORM, TEMPORAL_SERVER, type GoTool } from '../../infra/services/tools.js';
+import { hashApiKey, parseApiKeys } from '../../worker/api-keys.js';
 import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 
 /**
@@ -306,7 +307,9 @@ describe('compose file', () => {
       }
     const version = TEMPORAL_SERVER.version.slice(1);
     expect(services.temporal!.image).toBe(`temporalio/server:${version}`);
-    expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${version}`);
+    expect(services['temporal-schema']!.image).toMatch(
+      new RegExp(`^temporalio/admin-tools:${version.replaceAll('.', '\\.')}-`),
+    );
     for (const name of ['api', 'worker-cloud', 'worker-edge', 'temporal-prepare'])
       expect(services[name]!.build).toEqual({ context: '../..', dockerfile: 'infra/deploy/Dockerfile' });
   });
@@ -333,6 +336,33 @@ describe('compose file', () => {
         Object.keys((s.environment ?? {}) as Obj).filter((k) => /PASSWORD$|^DATABASE_URL$|SECRET_ACCESS_KEY$/.test(k)),
       ).toEqual([]);
     }
+  });
+
+  it('has compose/secrets.sh write every secret the stack declares, consistent with each other', async () => {
+    const out = tmp('compose-secrets');
+    const { code, out: said } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn('sh', [path.join(DEPLOY, 'compose', 'secrets.sh')], {
+        env: { ...process.env, FABRICA_COMPOSE_SECRETS: out },
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      child.once('error', reject);
+      child.once('close', (c) => resolve({ code: c, out: text }));
+    });
+    expect(code).toBe(0);
+    const read = (name: string) => readFileSync(path.join(out, name), 'utf8');
+    for (const name of Object.keys(compose.secrets as Obj)) expect(read(name).length).toBeGreaterThan(0);
+    // The admin key it printed is the one api_keys holds, in the format the API parses.
+    const key = /admin API key \(shown once\): (\S+)/.exec(said)![1]!;
+    const [entry] = parseApiKeys(read('api_keys'));
+    expect(entry).toMatchObject({ name: 'admin', role: 'admin' });
+    expect(entry!.sha256.toString('hex')).toBe(hashApiKey(key));
+    // The URLs carry the password PostgreSQL's init script gives the fabrica role; the S3 key is MinIO's user's.
+    const password = read('fabrica_db_password');
+    expect(new URL(read('database_url'))).toMatchObject({ username: 'fabrica', password, pathname: '/fabrica' });
+    expect(new URL(read('inventory_database_url')).pathname).toBe('/fabrica_inventory');
+    expect(read('aws_credentials')).toContain(`aws_secret_access_key = ${read('minio_fabrica_secret')}`);
   });
 
   it('mounts files that exist, and sets only the variables the Temporal server config reads', () => {

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Writes the compose stack's secrets into infra/deploy/compose/secrets/ (git-ignored), each random, once:
-# an existing file is kept. Prints the admin API key, whose hash goes into api_keys.
+# Writes the compose stack's secrets into infra/deploy/compose/secrets/ (git-ignored; FABRICA_COMPOSE_SECRETS
+# elsewhere), each random, once: an existing file is kept. Prints the admin API key, whose hash goes into api_keys.
 set -eu
-dir="$(cd "$(dirname "$0")" && pwd)/secrets"
-mkdir -p "$dir"
+dir="${FABRICA_COMPOSE_SECRETS:-$(cd "$(dirname "$0")" && pwd)/secrets}"
+# The folder is private; the files in it are readable by all, because compose (without Swarm) mounts a file secret
+# with the host file's owner and mode, and the containers read them as their own unprivileged users.
 umask 077
+mkdir -p "$dir"
+chmod 700 "$dir"
 rand() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
 put() { [ -s "$dir/$1" ] || printf '%s' "$2" > "$dir/$1"; }
 put postgres_password "$(rand)"
@@ -22,4 +25,5 @@ if [ ! -s "$dir/api_keys" ]; then
   printf 'admin:admin:%s\n' "$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)" > "$dir/api_keys"
   echo "admin API key (shown once): $key"
 fi
+chmod 644 "$dir"/*
 echo "secrets in $dir"
