@@ -200,6 +200,16 @@ describe('Helm chart', () => {
           expect(secretItems(d)).toContain(path.basename(e.value as string));
   });
 
+  it('gives the API replicas one session secret: the one given, else one generated for the release', () => {
+    const secretOf = (docs: Obj[]) => byKind(docs, 'Secret')[0]!.stringData as Obj;
+    expect(secretOf(production.docs).FABRICA_SESSION_SECRET).toBe('0123456789abcdef0123456789abcdef');
+    expect(secretOf(defaults.docs).FABRICA_SESSION_SECRET).toMatch(/^[A-Za-z0-9]{48}$/);
+    const api = named(defaults.docs, 'Deployment', 'rel-fabrica-api');
+    expect(api.spec.replicas).toBeGreaterThan(1);
+    expect(secretItems(api)).toEqual(['FABRICA_SESSION_SECRET']);
+    expect(envOf(api).FABRICA_SESSION_SECRET_FILE?.value).toBe('/etc/fabrica/secrets/FABRICA_SESSION_SECRET');
+  });
+
   it('probes the API on /health/live and /health/ready and the workers on their health port', () => {
     for (const { docs } of [defaults, production]) {
       const api = container(named(docs, 'Deployment', 'rel-fabrica-api'));

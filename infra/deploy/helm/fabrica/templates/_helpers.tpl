@@ -40,9 +40,26 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- else -}}
 {{- range $key, $value := .Values.secret.data }}
-{{- if $value }}
+{{- if or $value (eq $key "FABRICA_SESSION_SECRET") }}
 {{ $key }}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The session secret of the chart's Secret: the value given, else the one the release's Secret already holds (so an
+upgrade keeps sessions), else a new random one. API replicas must share it.
+*/}}
+{{- define "fabrica.sessionSecret" -}}
+{{- if .Values.secret.data.FABRICA_SESSION_SECRET -}}
+{{- .Values.secret.data.FABRICA_SESSION_SECRET -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "fabrica.secretName" .) -}}
+{{- if and $existing $existing.data (hasKey $existing.data "FABRICA_SESSION_SECRET") -}}
+{{- index $existing.data "FABRICA_SESSION_SECRET" | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 48 -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
