@@ -1,12 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../infra/paths.js';
+import { freePort } from '../../infra/services/ports.js';
 import { cachedToolPath, HELM, KUBECONFORM, TEMPORAL_SERVER, type GoTool } from '../../infra/services/tools.js';
 import { hashApiKey, parseApiKeys } from '../../worker/api-keys.js';
 import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
+import { runCli } from '../support/cli-process.js';
+import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
+import { spawnWorker } from '../support/worker-process.js';
 
 /**
  * The deploy files (infra/deploy), checked offline: the Helm chart linted and rendered by Helm, the manifests
@@ -480,5 +494,102 @@ describe('container image', () => {
     const worker = await sh(['worker'], { FABRICA_WORKFLOW_BUNDLE: tmp('no-such-bundle.js') });
     expect(worker.code).toBe(78);
     expect(worker.out).toContain('FABRICA_WORKFLOW_BUNDLE');
+  });
+});
+
+/**
+ * The runtime stage's file set, laid out as the Dockerfile copies it (the production dependencies stand in as this
+ * checkout's node_modules; the import check above keeps them enough): a cloud worker starts from the bundle the
+ * build stage's command writes, and the API serves its probes and dashboard. A file the image forgets fails here.
+ */
+describe("the runtime stage's files", () => {
+  const dockerfile = readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8');
+  const runtime = dockerfile
+    .split(/^FROM /m)
+    .at(-1)!
+    .replace(/\\\n\s*/g, ' ');
+  const buildStage = dockerfile.split(/^FROM /m)[1]!;
+  let env: FabricaTestEnv;
+  let app: string;
+  const imageEnv: Record<string, string> = {};
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv('image');
+    app = tmp('app');
+    mkdirSync(app);
+    const toApp = (p: string) => (p.startsWith('/app/') ? path.join(app, p.slice('/app/'.length)) : p);
+    for (const line of runtime.split('\n')) {
+      const env = /^ENV (.*)$/.exec(line);
+      if (env) for (const [, k, v] of env[1]!.matchAll(/(\w+)=(\S+)/g)) imageEnv[k!] = toApp(v!);
+      if (!line.startsWith('COPY ')) continue;
+      const words = line.split(/\s+/).slice(1);
+      const stage = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+      const [dest, ...sources] = words.filter((w) => !w.startsWith('--')).reverse() as [string, ...string[]];
+      if (dest.startsWith('/usr/local/bin/')) continue; // the entry point runs from the checkout
+      for (const source of sources.reverse()) {
+        const target = path.resolve(app, dest.endsWith('/') ? path.join(dest, path.basename(source)) : dest);
+        mkdirSync(path.dirname(target), { recursive: true });
+        if (stage === 'deps') symlinkSync(path.join(projectRoot, 'node_modules'), target);
+        else if (stage === 'build' && source === '/app/dist')
+          cpSync(path.join(projectRoot, 'dist'), target, { recursive: true });
+        else if (stage === 'build') {
+          // What the build stage writes there: its bundle-workflows command, run with the built CLI.
+          const built = new RegExp(`bundle-workflows ${source.replaceAll('.', '\\.')}\\b`).test(buildStage);
+          expect({ source, builtByTheBuildStage: built }).toEqual({ source, builtByTheBuildStage: true });
+          expect((await runCli(['bundle-workflows', target], { ...process.env, FABRICA_HOME: app })).code).toBe(0);
+        } else cpSync(path.join(projectRoot, source), target, { recursive: true });
+      }
+    }
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await env?.close();
+  });
+
+  const entrypoint = (args: string[]): [string, string[]] => ['sh', [path.join(DEPLOY, 'entrypoint.sh'), ...args]];
+  const baseEnv = () => ({
+    ...env.processEnv(),
+    FABRICA_APP_DIR: app,
+    FABRICA_WORKFLOW_BUNDLE: imageEnv.FABRICA_WORKFLOW_BUNDLE,
+    FABRICA_WORKER_METRICS_PORT: 'off',
+    FABRICA_WORKER_HEALTH_PORT: 'off',
+  });
+
+  it('start a cloud worker from the prebuilt bundle', async () => {
+    expect(imageEnv.FABRICA_WORKFLOW_BUNDLE).toBe(path.join(app, 'workflow-bundle.js'));
+    const worker = spawnWorker({ ...baseEnv(), FABRICA_WORKER_ROLE: 'cloud' }, () => entrypoint(['worker']));
+    children.push(worker.child);
+    await worker.polling();
+    await worker.kill('SIGTERM');
+    expect(worker.child.exitCode).toBe(0);
+  });
+
+  it('serve the API: its liveness and the dashboard page', async () => {
+    const port = await freePort();
+    const [cmd, args] = entrypoint(['api']);
+    const child = spawn(cmd, args, {
+      env: { ...baseEnv(), FABRICA_API_HOST: '127.0.0.1', FABRICA_API_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const read = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"api listening"')) resolve();
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.once('exit', (code) => reject(new Error(`the API exited (${code}):\n${out}`)));
+    });
+    const live = await fetch(`http://127.0.0.1:${port}/api/v1/health/live`);
+    expect(live.status).toBe(200);
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
   });
 });
