@@ -78,6 +78,8 @@ export interface FabricaConfig {
   workerHealthPort: number | undefined;
   /** Seconds in-flight activities get to finish after SIGTERM before they are cancelled. */
   workerShutdownGraceSeconds: number;
+  /** A workflow bundle built ahead (`FABRICA_WORKFLOW_BUNDLE`, e.g. in the image); undefined: bundled at start. */
+  workflowBundle: string | undefined;
   /** Alert delivery: the channels, how long a group gathers alerts, how often open alerts are re-sent. */
   alerts: AlertSettings;
   /** Where people open Fábrica (links in alert messages). */
@@ -379,6 +381,15 @@ function landingRelay(env: NodeJS.ProcessEnv, home: string, role: WorkerRole): L
   return landing(env, home, 'FABRICA_LANDING_RELAY');
 }
 
+/** `FABRICA_WORKFLOW_BUNDLE`: the path of a bundle `fabrica bundle-workflows` wrote; it must be a file. */
+function workflowBundle(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.FABRICA_WORKFLOW_BUNDLE;
+  if (!file) return undefined;
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new ConfigError('FABRICA_WORKFLOW_BUNDLE', `no workflow bundle at ${file} (write one with fabrica bundle-workflows)`);
+  return path.resolve(file);
+}
+
 /**
  * Reads and validates the environment once. Every variable is documented in the README's configuration table and
  * in `.env.example`; an invalid one throws a {@link ConfigError} naming it. Secrets may come from `<VAR>_FILE`
@@ -450,6 +461,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Fabrica
       ? undefined
       : port(env, 'FABRICA_WORKER_HEALTH_PORT', 9465),
     workerShutdownGraceSeconds: positive(env, 'FABRICA_WORKER_SHUTDOWN_GRACE_SECONDS', 30, true),
+    workflowBundle: workflowBundle(env),
     alerts: alertSettings(env),
     publicUrl: (
       httpUrl(env, 'FABRICA_PUBLIC_URL') ?? `http://localhost:${port(env, 'FABRICA_API_PORT', 3000)}`

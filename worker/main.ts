@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     tuning: config.workerTuning,
     versioning: config.workerVersioning,
     shutdownGraceSeconds: config.workerShutdownGraceSeconds,
+    workflowBundlePath: config.workflowBundle,
   });
   let draining = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const)

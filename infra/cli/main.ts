@@ -18,6 +18,10 @@ async function main(argv: string[]): Promise<number> {
       for (const tool of GO_TOOLS) console.log(await ensureGoTool(tool, (l) => console.log(l)));
       return 0;
     }
+    case 'bundle-workflows': {
+      const { bundleWorkflowsCommand } = await import('./bundle-workflows.js');
+      return bundleWorkflowsCommand(rest);
+    }
     case 'temporal': {
       const { temporalCommand } = await import('./temporal.js');
       return temporalCommand(rest);

@@ -48,8 +48,29 @@ export const TEMPORAL_SQL_TOOL: GoTool = {
   binary: 'sql',
 };
 
+/** Helm, which lints and renders the chart in `infra/deploy/helm/fabrica` (the deploy files' test). */
+export const HELM: GoTool = {
+  name: 'helm',
+  module: 'helm.sh/helm/v4/cmd/helm',
+  version: 'v4.3.2',
+};
+
+/** kubeconform, which checks rendered manifests against the Kubernetes schemas kept in `infra/deploy/schemas`. */
+export const KUBECONFORM: GoTool = {
+  name: 'kubeconform',
+  module: 'github.com/yannh/kubeconform/cmd/kubeconform',
+  version: 'v0.8.0',
+};
+
 /** Every tool `fabrica tools` builds, in build order. */
-export const GO_TOOLS: readonly GoTool[] = [TEMPORAL_CLI, MINIO, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL];
+export const GO_TOOLS: readonly GoTool[] = [
+  TEMPORAL_CLI,
+  MINIO,
+  TEMPORAL_SERVER,
+  TEMPORAL_SQL_TOOL,
+  HELM,
+  KUBECONFORM,
+];
 
 /** Path the tool has in the cache (whether or not it is built yet). */
 export function cachedToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {

@@ -4,8 +4,10 @@ export const USAGE = `usage: fabrica <command> [options]
 local stack:
   dev                     bring up the local stack (Temporal, PostgreSQL, worker, API) and the demo
   generate machine-files  write machine signal files and their ground truth (see --help)
-  tools                   build the cached Go tools (Temporal CLI and server, temporal-sql-tool, MinIO) if missing
+  tools                   build the cached Go tools (Temporal CLI and server, temporal-sql-tool, MinIO, Helm,
+                          kubeconform) if missing
   temporal prepare        register $TEMPORAL_NAMESPACE and Fábrica's search attributes on $TEMPORAL_ADDRESS
+  bundle-workflows <file> write the workflow bundle a worker loads from $FABRICA_WORKFLOW_BUNDLE
 
 API client:
   pipelines [id]
