@@ -115,9 +115,9 @@ const container = (deployment: Obj): Obj => deployment.spec.template.spec.contai
 const envOf = (deployment: Obj): Record<string, Obj> =>
   Object.fromEntries((container(deployment).env as Obj[]).map((e) => [e.name as string, e]));
 const secretItems = (deployment: Obj): string[] =>
-  (((deployment.spec.template.spec.volumes as Obj[]).find((v) => v.secret)?.secret.items ?? []) as Obj[]).map(
-    (i) => i.key as string,
-  );
+  (
+    ((deployment.spec.template.spec.volumes as Obj[]).find((v) => v.name === 'secrets')?.secret.items ?? []) as Obj[]
+  ).map((i) => i.key as string);
 
 describe('Helm chart', () => {
   let defaults: { file: string; docs: Obj[] };
@@ -195,7 +195,9 @@ describe('Helm chart', () => {
     expect(mentions(cloud, 'INVENTORY_DATABASE_URL')).toBe(false);
     expect(envOf(edge).INVENTORY_DATABASE_URL_FILE?.value).toBe('/etc/fabrica/secrets/INVENTORY_DATABASE_URL');
     expect(mentions(edge, 'DATABASE_URL')).toBe(false);
-    expect(mentions(edge, 'RECORDS_DATABASE_URL')).toBe(false);
+    // The records database is on the plant's network: the edge extracts it, the cloud never connects to it.
+    expect(envOf(edge).RECORDS_DATABASE_URL_FILE?.value).toBe('/etc/fabrica/secrets/RECORDS_DATABASE_URL');
+    expect(mentions(cloud, 'RECORDS_DATABASE_URL')).toBe(false);
     expect(mentions(api, 'INVENTORY_DATABASE_URL')).toBe(false);
     expect(secretItems(api).sort()).toEqual([
       'DATABASE_URL',
@@ -206,7 +208,8 @@ describe('Helm chart', () => {
     // No secret lands in the ConfigMap, whose settings every process gets.
     const config = byKind(docs, 'ConfigMap')[0]!.data as Obj;
     expect(Object.keys(config).filter((k) => /DATABASE_URL|API_KEY|SECRET/.test(k))).toEqual([]);
-    expect(config).toMatchObject({ FABRICA_WORKER_BUILD_ID: '2026.12.1', TEMPORAL_TLS: 'true' });
+    expect(config).toMatchObject({ FABRICA_WORKER_BUILD_ID: '2026.12.1' });
+    for (const d of [cloud, edge, api]) expect(envOf(d).TEMPORAL_TLS?.value).toBe('true');
     // Every *_FILE setting points at a file the pod's secret volume holds.
     for (const d of [cloud, edge, api])
       for (const [name, e] of Object.entries(envOf(d)))
@@ -262,6 +265,97 @@ describe('Helm chart', () => {
     expect(job!.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     expect(container(job!).args.slice(0, 3)).toEqual(['fabrica', 'temporal', 'prepare']);
     expect(byKind(production.docs, 'Job')).toEqual([]);
+  });
+
+  it('mounts a Temporal TLS Secret (CA, client certificate and key) into every pod, the prepare Job included', async () => {
+    const { file, docs } = await render('temporal-mtls', [
+      '--set',
+      'temporal.tls.secretName=temporal-client-tls',
+      '--set',
+      'temporal.tls.serverName=frontend.temporal.example',
+      '--set',
+      'secret.data.TEMPORAL_API_KEY=key-123',
+    ]);
+    const pods = [...byKind(docs, 'Deployment'), ...byKind(docs, 'Job')];
+    expect(pods.map((d) => d.metadata.name).sort()).toEqual([
+      'rel-fabrica-api',
+      'rel-fabrica-temporal-prepare',
+      'rel-fabrica-worker-cloud',
+      'rel-fabrica-worker-edge',
+    ]);
+    for (const d of pods) {
+      const env = envOf(d);
+      expect(
+        Object.fromEntries(
+          [
+            'TEMPORAL_TLS',
+            'TEMPORAL_TLS_SERVER_NAME',
+            'TEMPORAL_TLS_CA_FILE',
+            'TEMPORAL_TLS_CERT_FILE',
+            'TEMPORAL_TLS_KEY_FILE',
+          ].map((k) => [k, env[k]?.value]),
+        ),
+      ).toEqual({
+        TEMPORAL_TLS: 'true',
+        TEMPORAL_TLS_SERVER_NAME: 'frontend.temporal.example',
+        TEMPORAL_TLS_CA_FILE: '/etc/fabrica/temporal-tls/ca.crt',
+        TEMPORAL_TLS_CERT_FILE: '/etc/fabrica/temporal-tls/tls.crt',
+        TEMPORAL_TLS_KEY_FILE: '/etc/fabrica/temporal-tls/tls.key',
+      });
+      const spec = d.spec.template.spec as Obj;
+      expect((spec.volumes as Obj[]).find((v) => v.name === 'temporal-tls')?.secret.secretName).toBe(
+        'temporal-client-tls',
+      );
+      expect((container(d).volumeMounts as Obj[]).find((m) => m.name === 'temporal-tls')).toMatchObject({
+        mountPath: '/etc/fabrica/temporal-tls',
+        readOnly: true,
+      });
+      // The API key reaches every process, as a file; the Job gets nothing else of the Secret.
+      expect(env.TEMPORAL_API_KEY_FILE?.value).toBe('/etc/fabrica/secrets/TEMPORAL_API_KEY');
+    }
+    expect(secretItems(named(docs, 'Job', 'rel-fabrica-temporal-prepare'))).toEqual(['TEMPORAL_API_KEY']);
+    expect((await kubeconform(file)).code).toBe(0);
+    // Half a client certificate is refused at render time.
+    const half = await run(tool(HELM), [
+      'template',
+      'rel',
+      CHART,
+      '--set',
+      'temporal.tls.secretName=t',
+      '--set',
+      'temporal.tls.keyKey=',
+    ]);
+    expect(half.code).not.toBe(0);
+    expect(half.out).toContain('certKey and keyKey go together');
+  });
+
+  it('installs the plant and the cloud apart: each cluster only its own roles', async () => {
+    const plantSide = await render('plant', [
+      '--set',
+      'workers.cloud=null',
+      '--set',
+      'api.enabled=false',
+      '--set',
+      'prepare.enabled=false',
+      '--set',
+      'secret.data.INVENTORY_DATABASE_URL=postgres://f:pw@inventory:5432/inventory',
+      '--set',
+      'secret.data.DATABASE_URL=postgres://f:pw@warehouse:5432/fabrica',
+    ]);
+    expect(
+      plantSide.docs
+        .filter((d) => ['Deployment', 'Job', 'Service'].includes(d.kind as string))
+        .map((d) => d.metadata.name),
+    ).toEqual(['rel-fabrica-worker-edge']);
+    // The warehouse URL, even when given, is mounted into no pod of the plant.
+    for (const d of byKind(plantSide.docs, 'Deployment')) expect(secretItems(d)).not.toContain('DATABASE_URL');
+    expect((await kubeconform(plantSide.file)).code).toBe(0);
+    const cloudSide = await render('cloud', ['--set', 'workers.edge=null']);
+    expect(
+      byKind(cloudSide.docs, 'Deployment')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['rel-fabrica-api', 'rel-fabrica-worker-cloud']);
   });
 
   it('leaves the Secret to an existing one when given, mounting only the keys it is told of', async () => {

@@ -65,15 +65,20 @@ upgrade keeps sessions), else a new random one. API replicas must share it.
 {{- end -}}
 
 {{/*
-The secret keys a component may see: the API the warehouse, sessions and API keys; a cloud worker the warehouse,
-the records database and alert channels; an edge worker the inventory database only; `all` both roles' keys.
+The secret keys a component may see: the API the warehouse, sessions and API keys; a cloud worker the warehouse and
+alert channels; an edge worker the plant's databases (inventory, records); `all` both roles' keys; the prepare Job
+the Temporal API key only.
 */}}
 {{- define "fabrica.allowedSecretKeys" -}}
 {{- $common := list "TEMPORAL_API_KEY" "AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY" -}}
-{{- $cloud := list "DATABASE_URL" "RECORDS_DATABASE_URL" "FABRICA_ALERT_CHANNELS" -}}
-{{- $edge := list "INVENTORY_DATABASE_URL" -}}
+{{- $cloud := list "DATABASE_URL" "FABRICA_ALERT_CHANNELS" -}}
+{{- $edge := list "INVENTORY_DATABASE_URL" "RECORDS_DATABASE_URL" -}}
 {{- $byComponent := dict "api" (list "DATABASE_URL" "FABRICA_SESSION_SECRET" "FABRICA_API_KEYS") "cloud" $cloud "edge" $edge "all" (concat $cloud $edge) -}}
+{{- if eq . "prepare" -}}
+TEMPORAL_API_KEY
+{{- else -}}
 {{- concat $common (get $byComponent .) | join "\n" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The secret keys one component gets: pass (list $ "component"). */}}
@@ -149,5 +154,52 @@ the records database and alert channels; an edge worker the inventory database o
 {{- range $name, $value := . }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
+{{- end -}}
+{{- end -}}
+
+
+{{/* Temporal TLS of every process: TEMPORAL_TLS, the server name, and the files of the TLS Secret. */}}
+{{- define "fabrica.temporalTlsEnv" -}}
+{{- $t := .Values.temporal.tls -}}
+{{- if or $t.enabled $t.secretName }}
+- name: TEMPORAL_TLS
+  value: "true"
+{{- end }}
+{{- with $t.serverName }}
+- name: TEMPORAL_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- if $t.secretName }}
+{{- with $t.caKey }}
+- name: TEMPORAL_TLS_CA_FILE
+  value: /etc/fabrica/temporal-tls/{{ . }}
+{{- end }}
+{{- if and $t.certKey $t.keyKey }}
+- name: TEMPORAL_TLS_CERT_FILE
+  value: /etc/fabrica/temporal-tls/{{ $t.certKey }}
+- name: TEMPORAL_TLS_KEY_FILE
+  value: /etc/fabrica/temporal-tls/{{ $t.keyKey }}
+{{- else if or $t.certKey $t.keyKey }}
+{{- fail "temporal.tls: certKey and keyKey go together (mTLS needs both), or leave both empty" }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The Temporal TLS Secret as a volume, when one is given. */}}
+{{- define "fabrica.temporalTlsVolume" -}}
+{{- with .Values.temporal.tls.secretName }}
+- name: temporal-tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end -}}
+{{- end -}}
+
+{{/* Its mount. */}}
+{{- define "fabrica.temporalTlsVolumeMount" -}}
+{{- if .Values.temporal.tls.secretName }}
+- name: temporal-tls
+  mountPath: /etc/fabrica/temporal-tls
+  readOnly: true
 {{- end -}}
 {{- end -}}
