@@ -277,7 +277,7 @@ describe('Helm chart', () => {
       'secret.data.TEMPORAL_API_KEY=key-123',
     ]);
     const pods = [...byKind(docs, 'Deployment'), ...byKind(docs, 'Job')];
-    expect(pods.map((d) => d.metadata.name).sort()).toEqual([
+    expect(pods.map((d) => d.metadata.name as string).sort()).toEqual([
       'rel-fabrica-api',
       'rel-fabrica-temporal-prepare',
       'rel-fabrica-worker-cloud',
@@ -345,7 +345,7 @@ describe('Helm chart', () => {
     expect(
       plantSide.docs
         .filter((d) => ['Deployment', 'Job', 'Service'].includes(d.kind as string))
-        .map((d) => d.metadata.name),
+        .map((d) => d.metadata.name as string),
     ).toEqual(['rel-fabrica-worker-edge']);
     // The warehouse URL, even when given, is mounted into no pod of the plant.
     for (const d of byKind(plantSide.docs, 'Deployment')) expect(secretItems(d)).not.toContain('DATABASE_URL');
@@ -353,7 +353,7 @@ describe('Helm chart', () => {
     const cloudSide = await render('cloud', ['--set', 'workers.edge=null']);
     expect(
       byKind(cloudSide.docs, 'Deployment')
-        .map((d) => d.metadata.name)
+        .map((d) => d.metadata.name as string)
         .sort(),
     ).toEqual(['rel-fabrica-api', 'rel-fabrica-worker-cloud']);
   });
