@@ -114,6 +114,12 @@ export async function startApiKeyProxy(target: string, o: ProxyTls & { apiKey: s
     req.on('response', (h) => {
       const out: http2.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(h)) if (!k.startsWith(':') || k === ':status') out[k] = v;
+      if (h['grpc-status'] !== undefined) {
+        // A trailers-only response (an error, typically): the status travels in the headers, the stream ends there.
+        stream.respond(out, { endStream: true });
+        req.resume();
+        return;
+      }
       stream.respond(out, { waitForTrailers: true });
       req.pipe(stream);
     });
