@@ -103,7 +103,7 @@ async function storageLine(d: Deployment, rows: number): Promise<void> {
   const db = new pg.Client({ connectionString: d.warehouse });
   await db.connect();
   const size = await db.query<{ events: string; db: string }>(
-    `SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('factory.production_events'))::bigint AS events,
+    `SELECT pg_total_relation_size('factory.production_events') AS events,
             pg_database_size(current_database()) AS db`,
   );
   await db.end();
