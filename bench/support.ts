@@ -16,7 +16,10 @@ export function peakRssMiB(pid: number): number {
 
 /** Spawns the real worker process and resolves once it polls. */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, path.join(projectRoot, 'dist', 'worker', 'main.js')], {
+  // BENCH_WORKER_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const prof = process.env.BENCH_WORKER_CPU_PROF;
+  const flags = prof ? [...WORKER_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${prof}`] : WORKER_NODE_FLAGS;
+  const child = spawn(process.execPath, [...flags, path.join(projectRoot, 'dist', 'worker', 'main.js')], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
