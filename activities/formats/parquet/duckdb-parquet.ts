@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { execFile } from 'node:child_process';
 import { constants, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir } from 'node:fs/promises';
@@ -40,8 +40,10 @@ export interface CopyToParquetOptions {
 
 /**
  * DuckDB's memory and threads inside the worker process. DuckDB's memory is outside the V8 heap: its limit (plus the
- * Parquet writer's buffers of one row group) keeps the worker's RSS bounded; one thread, since PostgreSQL's COPY runs
- * beside it and the machine may have two cores.
+ * Parquet writer's buffers of one row group) keeps the worker's RSS bounded. One thread: with two, DuckDB writes row
+ * groups to the files of a size-bounded COPY in whatever order its threads finish, so the same export would not write
+ * the same files (nor rows in query order); two were ~15 % faster beside PostgreSQL on 2 cores (bench:export,
+ * BENCH_DAYS=2: 591 k against 515 k rows/s, peak RSS 472 against 435 MiB).
  */
 export const DUCKDB_SETTINGS = { memory_limit: '192MB', threads: '1', preserve_insertion_order: 'true' };
 
@@ -110,10 +112,13 @@ export class DuckDbParquetWriter {
   constructor(private readonly tempDir?: string) {}
 
   private connect(): Promise<DuckDBConnection> {
-    this.instance ??= DuckDBInstance.create(':memory:', {
-      ...DUCKDB_SETTINGS,
-      ...(this.tempDir ? { temp_directory: this.tempDir } : {}),
-    });
+    // Loaded on first use: a worker that never exports Parquet never maps DuckDB's native library.
+    this.instance ??= import('@duckdb/node-api').then(({ DuckDBInstance }) =>
+      DuckDBInstance.create(':memory:', {
+        ...DUCKDB_SETTINGS,
+        ...(this.tempDir ? { temp_directory: this.tempDir } : {}),
+      }),
+    );
     return this.instance.then((i) => i.connect());
   }
 
