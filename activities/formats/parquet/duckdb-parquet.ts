@@ -2,6 +2,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { execFile } from 'node:child_process';
 import { constants, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,14 +110,13 @@ export function duckCopySql(csvPath: string, outDir: string, columns: FeatureCol
 export class DuckDbParquetWriter {
   private instance: Promise<DuckDBInstance> | undefined;
 
-  constructor(private readonly tempDir?: string) {}
-
   private connect(): Promise<DuckDBConnection> {
     // Loaded on first use: a worker that never exports Parquet never maps DuckDB's native library.
     this.instance ??= import('@duckdb/node-api').then(({ DuckDBInstance }) =>
       DuckDBInstance.create(':memory:', {
         ...DUCKDB_SETTINGS,
-        ...(this.tempDir ? { temp_directory: this.tempDir } : {}),
+        // Where DuckDB would spill past its memory limit: never the working directory (read-only in the image).
+        temp_directory: path.join(tmpdir(), 'fabrica-duckdb'),
       }),
     );
     return this.instance.then((i) => i.connect());
