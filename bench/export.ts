@@ -3,8 +3,9 @@
  * items ≈ 40 M rows, filled straight into the warehouse by SQL) exported to ZSTD Parquet by `featureExportWorkflow` on
  * a real worker process, against, in the same run, a plain `COPY … TO STDOUT` of the same rows read and discarded by
  * this process (the read limit). Prints rows/s, MB/s, bytes per row and the worker's peak RSS; then DuckDB reads the
- * files back and writes the same rows as uncompressed Parquet (dictionary and PLAIN pages, no codec: what the
- * hand-written writer wrote before) for the bytes-per-row comparison.
+ * files back and writes the same rows as uncompressed Parquet (DuckDB's own encodings without a codec: a stand-in,
+ * stricter than the hand-written writer's files, which wrote PLAIN pages wherever a dictionary did not pay) for the
+ * bytes-per-row comparison.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
