@@ -224,6 +224,14 @@ describe('PostgreSQL COPY → DuckDB → Parquet', () => {
     expect(await digests()).toEqual(first);
   });
 
+  it('runs more exports at once than libuv has pool threads (DuckDB holds one per query)', async () => {
+    const sql = (k: number) => `SELECT id::int4 AS id, txt FROM export_src WHERE id % 8 = ${k} ORDER BY id`;
+    const all = await Promise.all(
+      Array.from({ length: 8 }, (_, k) => exportTo(sql(k), [col('id', 'int32', false), col('txt', 'string')])),
+    );
+    expect(all.map((files) => files.reduce((n, f) => n + f.rows, 0))).toEqual(Array(8).fill(ROWS / 8));
+  });
+
   it('writes no file for a query without rows', async () => {
     expect(await exportTo('SELECT id::int4 AS id FROM export_src WHERE id < 0', [col('id', 'int32')])).toEqual([]);
   });

@@ -1,7 +1,8 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { execFile } from 'node:child_process';
-import { constants, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir } from 'node:fs/promises';
+import { constants, openSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -161,15 +162,16 @@ export class DuckDbParquetWriter {
           cb(null, chunk);
         },
       });
-      const feed = pipeline(source, count, createWriteStream(fifo, { highWaterMark: 1 << 20 }));
+      // Opened read-write, which never blocks (a write-only open waits for the reader), and written as a socket
+      // (epoll, not libuv's thread pool): DuckDB's queries hold pool threads while they run, so with as many exports
+      // at once as pool threads, pool-based writes to the FIFO would never run. Closing it is DuckDB's end of input.
+      const sink = new Socket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK), readable: false });
+      const feed = pipeline(source, count, sink).finally(() => sink.destroy());
       const convert = conn.run(duckCopySql(fifo, parquetDir, columns, o));
-      // If DuckDB fails before it opens the FIFO, opening it for writing would wait for a reader forever: be one.
       let duckFailed = false;
-      const unblock = convert.catch(async () => {
+      const unblock = convert.catch(() => {
         duckFailed = true;
         source.destroy(new Error('DuckDB failed'));
-        const reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
-        await reader?.close();
       });
       const [fed, converted] = await Promise.allSettled([feed, convert]);
       await unblock;
