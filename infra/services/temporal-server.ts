@@ -14,9 +14,6 @@ const execFileAsync = promisify(execFile);
 /** The folder holding the server's config template (`postgresql.yaml`, rendered by the server from its environment). */
 export const TEMPORAL_CONFIG_DIR = path.join(projectRoot, 'infra', 'temporal');
 
-/** The dynamic config Fábrica runs its clusters with (eager activity execution). */
-export const FABRICA_DYNAMIC_CONFIG = path.join(TEMPORAL_CONFIG_DIR, 'dynamicconfig', 'fabrica.yaml');
-
 /** The PostgreSQL server Temporal persists to, and the two databases it uses there. */
 export interface TemporalSqlTarget {
   host: string;
@@ -167,7 +164,7 @@ export interface TemporalServerOptions {
   logFile: string;
   /** History shards; fixed for the life of the cluster's database (default 4). */
   historyShards?: number;
-  /** A dynamic config file (default: {@link FABRICA_DYNAMIC_CONFIG}). */
+  /** A dynamic config file (none: the server's defaults). */
   dynamicConfigFile?: string;
 }
 
@@ -191,7 +188,7 @@ export function temporalServerEnv(o: TemporalServerOptions): Record<string, stri
     TEMPORAL_SERVER_MATCHING_MEMBERSHIP_PORT: String(p.matchingMembership),
     TEMPORAL_SERVER_WORKER_PORT: String(p.worker),
     TEMPORAL_SERVER_WORKER_MEMBERSHIP_PORT: String(p.workerMembership),
-    TEMPORAL_SERVER_DYNAMIC_CONFIG_FILE: o.dynamicConfigFile ?? FABRICA_DYNAMIC_CONFIG,
+    ...(o.dynamicConfigFile ? { TEMPORAL_SERVER_DYNAMIC_CONFIG_FILE: o.dynamicConfigFile } : {}),
   };
 }
 

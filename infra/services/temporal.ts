@@ -34,10 +34,7 @@ export function devServerArgs(o: TemporalDevServerOptions): string[] {
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.namespace && o.namespace !== 'default') args.push('--namespace', o.namespace);
   for (const [key, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key}=${type}`);
-  // Eager activity execution: the server hands a scheduled activity straight back to the worker that completed the
-  // workflow task (when it has a free slot) instead of through matching: half the hand-offs of a pipeline run.
-  const dynamicConfig = { 'system.enableActivityEagerExecution': true, ...o.dynamicConfig };
-  for (const [key, value] of Object.entries(dynamicConfig)) {
+  for (const [key, value] of Object.entries(o.dynamicConfig ?? {})) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
   return args;
