@@ -165,25 +165,14 @@ export class DuckDbParquetWriter {
       // Opened read-write, which never blocks (a write-only open waits for the reader), and written as a socket
       // (epoll, not libuv's thread pool): DuckDB's queries hold pool threads while they run, so with as many exports
       // at once as pool threads, pool-based writes to the FIFO would never run. Closing it is DuckDB's end of input.
+      const sink = new Socket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK), readable: false });
+      const feed = pipeline(source, count, sink).finally(() => sink.destroy());
       const convert = conn.run(duckCopySql(fifo, parquetDir, columns, o));
       let duckFailed = false;
       const unblock = convert.catch(() => {
         duckFailed = true;
         source.destroy(new Error('DuckDB failed'));
       });
-      // Write only once DuckDB holds the FIFO open for reading: a write-only non-blocking open fails (ENXIO) until
-      // then. Written and closed before it opened, the pipe's bytes would be discarded and DuckDB would wait forever.
-      let fd: number | undefined;
-      while (fd === undefined) {
-        try {
-          fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENXIO' || duckFailed) throw err;
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      }
-      const sink = new Socket({ fd, readable: false });
-      const feed = pipeline(source, count, sink).finally(() => sink.destroy());
       const [fed, converted] = await Promise.allSettled([feed, convert]);
       await unblock;
       if (o.signal?.aborted) throw new Error('export cancelled');
