@@ -1,9 +1,7 @@
 import { DateTime } from 'luxon';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { createGzip, type Gzip } from 'node:zlib';
 import copyStreams from 'pg-copy-streams';
 import type pg from 'pg';
 import type { ExportActivities } from '../workflows/feature-export.workflow.js';
@@ -18,35 +16,20 @@ import { dayNumber, dayOf } from '../workflows/features/plan.js';
 import { exportColumns, type FeatureColumn, type FeatureSetSpec } from '../workflows/features/spec.js';
 import { cancellationSignal, heartbeat } from './activity-context.js';
 import { featureQuery, partitionEntitySql, partitionHourSql, type FeatureQueryInput } from './features/queries.js';
-import { DuckDbParquetWriter } from './formats/parquet/duckdb-parquet.js';
+import { copyBinaryToParquet } from './formats/pg-copy-binary.js';
+import { ParquetWriter, type ParquetColumn } from './formats/parquet/parquet-writer.js';
 import type { ObjectStore } from './storage/object-store.js';
-import { withTempDir } from './temp-files.js';
 
 /**
  * Export keys, beside the pipelines' zones in the lake (layout v1):
- * `v1/exports/<featureSet>/v<version>/<exportId>/part-<chunk>-<n>.<parquet|csv|csv.gz>`, `…/_lineage.jsonl`,
- * `…/_manifest.json`. The side files start with `_`, which pyarrow, pandas and Spark skip when they read the folder as
- * a dataset (exports before this naming have `lineage.jsonl` and `manifest.json`; the catalog keeps each export's own
- * manifest key). The export id derives from the request, so a retried or repeated export overwrites its own keys.
+ * `v1/exports/<featureSet>/v<version>/<exportId>/part-<chunk>-<n>.<parquet|csv>`, `…/lineage.jsonl`, `…/manifest.json`.
+ * The export id derives from the request, so a retried or repeated export overwrites its own keys and nothing else.
  */
 export const exportKeys = {
   prefix: (set: string, version: number, exportId: string) => `v1/exports/${set}/v${version}/${exportId}/`,
-  part: (prefix: string, chunk: number, n: number, extension: string) =>
-    `${prefix}part-${String(chunk).padStart(5, '0')}-${String(n).padStart(3, '0')}.${extension}`,
-  lineage: (prefix: string) => `${prefix}_lineage.jsonl`,
-  manifest: (prefix: string) => `${prefix}_manifest.json`,
+  part: (prefix: string, chunk: number, n: number, format: string) =>
+    `${prefix}part-${String(chunk).padStart(5, '0')}-${String(n).padStart(3, '0')}.${format}`,
 };
-
-/** The data files' extension and compression of a request. */
-export function exportEncoding(request: Pick<FeatureExportInput, 'format' | 'compression'>): {
-  extension: string;
-  compression: ExportManifest['compression'];
-} {
-  if (request.format === 'parquet') return { extension: 'parquet', compression: 'zstd' };
-  return request.compression === 'gzip'
-    ? { extension: 'csv.gz', compression: 'gzip' }
-    : { extension: 'csv', compression: 'none' };
-}
 
 /** Rows between two heartbeats (and progress reports) while streaming. */
 const HEARTBEAT_ROWS = 100_000;
@@ -143,26 +126,9 @@ export function typedQuery(
   return { columns, sql: `SELECT ${list.join(', ')} FROM (${inner}) q` };
 }
 
-/** Uploads a local file to the lake, hashing it on the way. */
-async function uploadHashed(lake: ObjectStore, key: string, file: string, contentType: string) {
-  const out = new LakeFileWriter(lake, key, contentType);
-  try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
-      await out.write(chunk);
-    return await out.end();
-  } catch (err) {
-    out.abort();
-    throw err;
-  }
-}
-
-/**
- * Streams one chunk of days through DuckDB into ZSTD Parquet files in a private temporary directory (each closed at
- * the first row group past the size bound), then uploads them. A retry starts from scratch and overwrites its keys.
- */
+/** Streams one chunk of days to Parquet files, each closed at the first row group past the size bound. */
 async function exportParquet(
   deps: Deps,
-  duck: DuckDbParquetWriter,
   client: pg.PoolClient,
   sql: string,
   columns: FeatureColumn[],
@@ -170,72 +136,48 @@ async function exportParquet(
   maxFileBytes: number,
   meta: Record<string, string>,
 ): Promise<Omit<ExportFile, 'from' | 'to'>[]> {
-  return withTempDir(async (dir) => {
-    const local = await duck.copyQueryToParquet(client, sql, columns, dir, {
-      maxFileBytes,
-      keyValueMetadata: meta,
-      signal: cancellationSignal(),
-      onProgress: (csvBytes) => heartbeat({ csvBytes }),
-    });
-    const files: Omit<ExportFile, 'from' | 'to'>[] = [];
-    for (const f of local) {
-      const key = newKey(files.length);
-      const { bytes, sha256 } = await uploadHashed(deps.lake, key, f.path, 'application/vnd.apache.parquet');
-      files.push({ key, rows: f.rows, bytes, sha256 });
-      heartbeat({ uploaded: files.length });
-    }
-    return files;
-  });
+  const files: Omit<ExportFile, 'from' | 'to'>[] = [];
+  let current: LakeFileWriter | undefined;
+  let currentWriter: ParquetWriter | undefined;
+  const closeCurrent = async () => {
+    if (!current || !currentWriter) return;
+    const { bytes, sha256 } = await current.end();
+    files.push({ key: current.key, rows: currentWriter.rowsWritten, bytes, sha256 });
+    current = undefined;
+    currentWriter = undefined;
+  };
+  const parquetColumns: ParquetColumn[] = columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable }));
+  try {
+    await copyBinaryToParquet(
+      client,
+      sql,
+      undefined,
+      parquetColumns,
+      async () => {
+        await closeCurrent();
+        const file = new LakeFileWriter(deps.lake, newKey(files.length), 'application/vnd.apache.parquet');
+        current = file;
+        currentWriter = new ParquetWriter(parquetColumns, (chunk) => file.write(chunk), {
+          createdBy: 'fabrica',
+          keyValueMetadata: meta,
+        });
+        return currentWriter;
+      },
+      {
+        maxBytesPerFile: maxFileBytes,
+        signal: cancellationSignal(),
+        onProgress: (rows) => heartbeat({ rows }),
+      },
+    );
+    await closeCurrent();
+  } catch (err) {
+    current?.abort();
+    throw err;
+  }
+  return files;
 }
 
-/** A CSV file being written to the lake, gzipped on the way when asked; `textBytes` counts the CSV text. */
-class CsvLakeFile {
-  private readonly gzip: Gzip | undefined;
-  private readonly pump: Promise<void> | undefined;
-  textBytes = 0;
-
-  constructor(
-    private readonly out: LakeFileWriter,
-    gzip: boolean,
-  ) {
-    if (!gzip) return;
-    const gz = createGzip();
-    this.gzip = gz;
-    this.pump = (async () => {
-      for await (const chunk of gz as AsyncIterable<Buffer>) await out.write(chunk);
-    })();
-    // Reported by write() or end(); never unhandled meanwhile.
-    this.pump.catch(() => undefined);
-  }
-
-  get key(): string {
-    return this.out.key;
-  }
-
-  async write(chunk: Buffer): Promise<void> {
-    this.textBytes += chunk.length;
-    if (!this.gzip) return this.out.write(chunk);
-    if (!this.gzip.write(chunk)) await Promise.race([once(this.gzip, 'drain'), this.pump]);
-  }
-
-  async end(): Promise<{ bytes: number; sha256: string }> {
-    if (this.gzip) {
-      this.gzip.end();
-      await this.pump;
-    }
-    return this.out.end();
-  }
-
-  abort(): void {
-    this.gzip?.destroy();
-    this.out.abort();
-  }
-}
-
-/**
- * Streams one chunk of days to CSV files (header on each), gzipped when asked, split at row boundaries once a file's
- * CSV text passes the size bound (so a `.csv.gz` file is smaller than the bound).
- */
+/** Streams one chunk of days to CSV files (header on each), split at row boundaries past the size bound. */
 async function exportCsv(
   deps: Deps,
   client: pg.PoolClient,
@@ -243,11 +185,10 @@ async function exportCsv(
   columns: FeatureColumn[],
   newKey: (n: number) => string,
   maxFileBytes: number,
-  gzip: boolean,
 ): Promise<Omit<ExportFile, 'from' | 'to'>[]> {
   const files: Omit<ExportFile, 'from' | 'to'>[] = [];
   const header = Buffer.from(`${columns.map((c) => c.name).join(',')}\n`);
-  let file: CsvLakeFile | undefined;
+  let file: LakeFileWriter | undefined;
   let rows = 0;
   let inQuotes = false;
   const close = async () => {
@@ -258,11 +199,7 @@ async function exportCsv(
     rows = 0;
   };
   const open = async () => {
-    const key = newKey(files.length);
-    file = new CsvLakeFile(
-      new LakeFileWriter(deps.lake, key, gzip ? 'application/gzip' : 'text/csv; charset=utf-8'),
-      gzip,
-    );
+    file = new LakeFileWriter(deps.lake, newKey(files.length), 'text/csv; charset=utf-8');
     await file.write(header);
   };
   const stream = client.query(copyStreams.to(`COPY (${sql}) TO STDOUT WITH (FORMAT csv)`));
@@ -281,7 +218,7 @@ async function exportCsv(
           rows++;
           total++;
           if (total % HEARTBEAT_ROWS === 0) heartbeat({ rows: total });
-          if (file!.textBytes + (i + 1 - start) >= maxFileBytes) {
+          if (file!.bytes + (i + 1 - start) >= maxFileBytes) {
             await file!.write(data.subarray(start, i + 1));
             start = i + 1;
             await close();
@@ -423,8 +360,6 @@ async function sourceSyncs(
 
 /** The activities of `featureExportWorkflow`. */
 export function createExportActivities(deps: Deps): ExportActivities {
-  // One DuckDB for the process, made at the first Parquet export.
-  const duck = new DuckDbParquetWriter();
   return {
     async recordExportStarted({ request, asOf }) {
       await deps.warehouse.query(
@@ -444,8 +379,7 @@ export function createExportActivities(deps: Deps): ExportActivities {
           : undefined;
       const { columns, sql } = typedQuery(spec, request, asOf, chunk.from, chunk.to, excluded);
       const prefix = exportKeys.prefix(spec.id, spec.version, request.exportId);
-      const { extension } = exportEncoding(request);
-      const newKey = (n: number) => exportKeys.part(prefix, chunk.index, n, extension);
+      const newKey = (n: number) => exportKeys.part(prefix, chunk.index, n, request.format);
       const maxFileBytes = request.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
       const client = await deps.warehouse.connect();
       let broken = false;
@@ -453,13 +387,10 @@ export function createExportActivities(deps: Deps): ExportActivities {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         // Local to the transaction: the pooled connection goes back with its own session settings.
         await client.query(`SET LOCAL TimeZone = 'UTC'`);
-        // What DuckDB reads back exactly: ISO dates, and doubles printed shortest-exact.
-        await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
-        await client.query(`SET LOCAL extra_float_digits = 1`);
         const files =
           request.format === 'csv'
-            ? await exportCsv(deps, client, sql, columns, newKey, maxFileBytes, request.compression === 'gzip')
-            : await exportParquet(deps, duck, client, sql, columns, newKey, maxFileBytes, {
+            ? await exportCsv(deps, client, sql, columns, newKey, maxFileBytes)
+            : await exportParquet(deps, client, sql, columns, newKey, maxFileBytes, {
                 'fabrica.feature_set': `${spec.id}@${spec.version}`,
                 'fabrica.export_id': request.exportId,
                 'fabrica.as_of': asOf,
@@ -483,8 +414,8 @@ export function createExportActivities(deps: Deps): ExportActivities {
     async finishFeatureExport({ request, asOf, files }) {
       const spec = request.spec;
       const prefix = exportKeys.prefix(spec.id, spec.version, request.exportId);
-      const lineageKey = exportKeys.lineage(prefix);
-      const manifestKey = exportKeys.manifest(prefix);
+      const lineageKey = `${prefix}lineage.jsonl`;
+      const manifestKey = `${prefix}manifest.json`;
       const lineage = await writeLineage(deps, request, asOf, lineageKey);
       const manifest: ExportManifest = {
         manifestVersion: 1,
@@ -500,13 +431,12 @@ export function createExportActivities(deps: Deps): ExportActivities {
         asOf,
         training: request.training,
         format: request.format,
-        compression: exportEncoding(request).compression,
         schema: exportColumns(spec, request.training).map((c) => ({ ...c })),
         rowCount: files.reduce((n, f) => n + f.rows, 0),
         byteCount: files.reduce((n, f) => n + f.bytes, 0),
         files,
         lineage: {
-          file: lineageKey.slice(prefix.length),
+          file: 'lineage.jsonl',
           sha256: lineage.sha256,
           partitions: lineage.partitions,
           runs: lineage.runs,

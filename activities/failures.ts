@@ -98,9 +98,9 @@ export class SourceSchemaMismatchError extends DataFaultError {
 export function toApplicationFailure(err: DataFaultError): ApplicationFailure;
 export function toApplicationFailure(err: unknown): unknown;
 export function toApplicationFailure(err: unknown): unknown {
-  // A value an export's columns cannot hold: the query or the data must change, retrying cannot help.
-  if (err instanceof Error && err.name === 'ParquetExportError' && !(err instanceof ApplicationFailure))
-    return ApplicationFailure.nonRetryable(err.message, 'ParquetExportError');
+  // A COPY stream or column the export's decoder cannot read: the query or the data must change, retrying cannot help.
+  if (err instanceof Error && err.name === 'CopyBinaryError' && !(err instanceof ApplicationFailure))
+    return ApplicationFailure.nonRetryable(err.message, 'CopyBinaryError');
   if (!(err instanceof DataFaultError)) return err;
   return ApplicationFailure.nonRetryable(err.message, err.type, err.details);
 }

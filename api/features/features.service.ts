@@ -49,8 +49,6 @@ interface ExportMemo {
   to: string;
   asOf: string | null;
   format: string;
-  /** CSV only, when asked: `gzip`. */
-  compression?: string;
   training: boolean;
 }
 
@@ -145,8 +143,6 @@ export class FeaturesService {
     const training = body.training === true;
     if (training && !spec.label) throw new InvalidInputError('training', `${spec.id} has no label to train on`);
     const format = body.format ?? 'parquet';
-    const gzip = body.compression === 'gzip';
-    if (gzip && format !== 'csv') throw new InvalidInputError('compression', 'gzip applies to csv exports only');
     const maxFileBytes = (body.maxFileMiB ?? 128) * 1024 * 1024;
     const memo: ExportMemo = {
       featureSet: spec.id,
@@ -155,22 +151,10 @@ export class FeaturesService {
       to: body.to,
       asOf,
       format,
-      ...(gzip ? { compression: 'gzip' } : {}),
       training,
     };
-    // (A gzip export is a different export; the others keep the ids they had before the setting existed.)
     const digest = createHash('sha256')
-      .update(
-        JSON.stringify([
-          memo.from,
-          memo.to,
-          memo.asOf,
-          memo.format,
-          memo.training,
-          maxFileBytes,
-          ...(gzip ? ['gzip'] : []),
-        ]),
-      )
+      .update(JSON.stringify([memo.from, memo.to, memo.asOf, memo.format, memo.training, maxFileBytes]))
       .digest('hex')
       .slice(0, 16);
     const exportId = `${spec.id}-v${spec.version}-${digest}`;
@@ -187,7 +171,6 @@ export class FeaturesService {
               to: body.to,
               ...(asOf ? { asOf } : {}),
               format,
-              ...(gzip ? { compression: 'gzip' as const } : {}),
               training,
               maxFileBytes,
             },
@@ -195,7 +178,7 @@ export class FeaturesService {
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
           memo: { export: memo },
-          staticSummary: `export ${spec.id} v${spec.version} ${body.from}..${body.to} ${format}${gzip ? '.gz' : ''}${training ? ' training' : ''}`,
+          staticSummary: `export ${spec.id} v${spec.version} ${body.from}..${body.to} ${format}${training ? ' training' : ''}`,
         }),
       );
       apiLog.info('feature export started', {
@@ -242,7 +225,6 @@ export class FeaturesService {
       to: memo.to,
       asOf: r?.as_of.toISOString() ?? memo.asOf,
       format: memo.format,
-      ...(memo.compression ? { compression: memo.compression } : {}),
       training: memo.training,
       status: status === 'completed' ? 'succeeded' : status,
       ...(progress ? { progress } : {}),

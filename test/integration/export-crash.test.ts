@@ -73,7 +73,7 @@ describe('kill -9 of the worker in the middle of an export', () => {
     expect(attempts.length).toBeGreaterThan(0);
     // Exactly the manifest's files (and lineage + manifest) are in the export's prefix.
     expect(files().sort()).toEqual(
-      [...manifest.files.map((f) => path.basename(f.key)), '_lineage.jsonl', '_manifest.json'].sort(),
+      [...manifest.files.map((f) => path.basename(f.key)), 'lineage.jsonl', 'manifest.json'].sort(),
     );
     // Every row exactly once, as DuckDB reads the files back.
     const duck = await openDuckDb();

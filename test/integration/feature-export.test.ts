@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
@@ -29,8 +27,6 @@ import { createTestEnv, type FabricaTestEnv } from '../support/fabrica-env.js';
 import { testServices } from '../support/services.js';
 
 const MACHINES = ['M01', 'M02'];
-/** The virtualenv `.ci/run` makes from test/support/requirements.txt (pyarrow and pandas from PyPI). */
-const VENV = process.env.FABRICA_PYTHON_VENV ?? path.join(homedir(), '.cache', 'fabrica', 'venv');
 const D1 = '2026-11-16';
 const D2 = '2026-11-17';
 
@@ -190,12 +186,8 @@ describe('feature exports', () => {
     expect(got).toEqual(expected);
 
     // Lineage: every partition of the range, with the run that loaded it.
-    const lineage = readFileSync(lakeFile(`v1/exports/production-events/v1/${exportId}/_lineage.jsonl`), 'utf8');
-    expect(manifest.lineage.file).toBe('_lineage.jsonl');
-    expect(manifest.compression).toBe('zstd');
-    expect(sha256(lakeFile(`v1/exports/production-events/v1/${exportId}/_lineage.jsonl`))).toBe(
-      manifest.lineage.sha256,
-    );
+    const lineage = readFileSync(lakeFile(`v1/exports/production-events/v1/${exportId}/lineage.jsonl`), 'utf8');
+    expect(sha256(lakeFile(`v1/exports/production-events/v1/${exportId}/lineage.jsonl`))).toBe(manifest.lineage.sha256);
     const entries = lineage
       .trim()
       .split('\n')
@@ -237,8 +229,6 @@ describe('feature exports', () => {
   it('bounds file sizes, and writes CSV that DuckDB reads back row for row', async () => {
     const expected = await warehouseEvents();
     for (const format of ['parquet', 'csv'] as const) {
-      // (A Parquet file closes at a row group, at least 2,048 rows: each day of this data fits in one file; the
-      // splitting itself is tested in parquet-export.test.ts.)
       const maxFileBytes = 64 * 1024;
       const manifest = await env.client.workflow.execute(featureExportWorkflow, {
         workflowId: `export-small-${format}-${env.id}`,
@@ -255,7 +245,7 @@ describe('feature exports', () => {
           },
         ],
       });
-      expect(manifest.files.length).toBeGreaterThanOrEqual(format === 'csv' ? 3 : 2);
+      expect(manifest.files.length).toBeGreaterThan(2);
       await checkFiles(manifest, format === 'csv' ? 'read_csv' : 'read_parquet');
       // Every file but the last of its chunk passed the bound only by its last row group (Parquet) or row (CSV).
       for (const f of manifest.files) expect(f.bytes).toBeLessThan(maxFileBytes * 2);
@@ -461,92 +451,6 @@ describe('feature exports', () => {
     }
   });
 
-  /** The warehouse's events, exact: instants as µs since the epoch, integers as strings. */
-  async function exactEvents(): Promise<Row[]> {
-    const r = await env.deps.warehouse.query<Row>(
-      `SELECT (extract(epoch FROM partition_hour) * 1000000)::int8::text AS partition_hour, machine_id,
-         item_seq::text AS item_seq, (extract(epoch FROM ts) * 1000000)::int8::text AS ts, sku, status,
-         cycle_ms::text AS cycle_ms, temp_c, vibration_mm_s, operator, energy_wh
-       FROM factory.production_events ORDER BY machine_id, partition_hour, item_seq`,
-    );
-    return r.rows;
-  }
-
-  /** What test/support/read_export.py read from an export's folder with pandas and pyarrow. */
-  function readWithPython(kind: 'parquet' | 'csv', folder: string): Record<string, unknown> {
-    const out = execFileSync(
-      path.join(VENV, 'bin', 'python'),
-      [path.join('test', 'support', 'read_export.py'), kind, folder],
-      {
-        env: {
-          ...process.env,
-          FABRICA_SORT: 'machine_id,partition_hour,item_seq',
-          FABRICA_INSTANTS: 'partition_hour,ts',
-          FABRICA_INTEGERS: 'item_seq,cycle_ms',
-        },
-        maxBuffer: 64 << 20,
-      },
-    );
-    return JSON.parse(out.toString()) as Record<string, unknown>;
-  }
-
-  it('reads an export folder as a dataset with pandas, pyarrow and DuckDB, value for value', async () => {
-    const expected = await exactEvents();
-    expect(expected.length).toBe(truth.totals.eventsLoaded);
-    const { exportId, manifest } = await exportViaApi({ featureSet: 'production-events', from: D1, to: D2 });
-    const folder = lakeFile(`v1/exports/production-events/v1/${exportId}`);
-    // The side files are named so that dataset readers skip them.
-    expect(
-      readdirSync(folder)
-        .filter((f) => !f.endsWith('.parquet'))
-        .sort(),
-    ).toEqual(['_lineage.jsonl', '_manifest.json']);
-    expect(JSON.parse(readFileSync(path.join(folder, '_manifest.json'), 'utf8'))).toEqual(manifest);
-    const py = readWithPython('parquet', folder);
-    expect(py.files).toEqual(manifest.files.map((f) => path.basename(f.key)).sort());
-    expect(py.schema).toEqual({
-      partition_hour: 'timestamp[us, tz=UTC]',
-      machine_id: 'string',
-      item_seq: 'int64',
-      ts: 'timestamp[us, tz=UTC]',
-      sku: 'string',
-      status: 'string',
-      cycle_ms: 'int32',
-      temp_c: 'double',
-      vibration_mm_s: 'double',
-      operator: 'string',
-      energy_wh: 'double',
-    });
-    expect(py.pyarrow).toEqual(expected);
-    expect(py.pandas).toEqual(expected);
-    // Nullable columns keep their NULLs.
-    expect(expected.some((r) => r.energy_wh === null)).toBe(true);
-    const duckExact = await duck.conn.runAndReadAll(
-      `SELECT epoch_us(partition_hour)::VARCHAR AS partition_hour, machine_id, item_seq::VARCHAR AS item_seq,
-         epoch_us(ts)::VARCHAR AS ts, sku, status, cycle_ms::VARCHAR AS cycle_ms, temp_c, vibration_mm_s, operator,
-         energy_wh FROM read_parquet('${folder}/*.parquet') ORDER BY machine_id, partition_hour, item_seq`,
-    );
-    expect(duckExact.getRowObjectsJS()).toEqual(expected);
-
-    // CSV with gzip: .csv.gz files that pandas reads as they are.
-    const gz = await exportViaApi({
-      featureSet: 'production-events',
-      from: D1,
-      to: D2,
-      format: 'csv',
-      compression: 'gzip',
-    });
-    expect(gz.exportId).not.toBe(
-      (await exportViaApi({ featureSet: 'production-events', from: D1, to: D2, format: 'csv' })).exportId,
-    );
-    expect(gz.manifest.compression).toBe('gzip');
-    expect(gz.manifest.files.every((f) => f.key.endsWith('.csv.gz'))).toBe(true);
-    await checkFiles(gz.manifest, 'read_csv');
-    const csv = readWithPython('csv', lakeFile(`v1/exports/production-events/v1/${gz.exportId}`));
-    expect(csv.files).toEqual(gz.manifest.files.map((f) => path.basename(f.key)));
-    expect(csv.pandas).toEqual(expected);
-  });
-
   it('starts one export for concurrent duplicate POSTs', async () => {
     const body = { featureSet: 'production-events', from: D1, to: D1, format: 'csv' };
     const answers = await Promise.all(
@@ -587,13 +491,6 @@ describe('feature exports', () => {
     expect([noLabel.status, noLabel.body.message]).toEqual([422, expect.stringMatching(/training/)]);
     const badFormat = await post({ ...base, format: 'xlsx' });
     expect([badFormat.status, badFormat.body.message]).toEqual([400, expect.stringMatching(/format/)]);
-    const badCompression = await post({ ...base, format: 'csv', compression: 'zip' });
-    expect([badCompression.status, badCompression.body.message]).toEqual([
-      400,
-      expect.stringMatching(/^compression must be one of: none, gzip/),
-    ]);
-    const gzParquet = await post({ ...base, compression: 'gzip' });
-    expect([gzParquet.status, gzParquet.body.message]).toEqual([422, expect.stringMatching(/^compression /)]);
     const notADay = await post({ ...base, from: '2026-02-30' });
     expect([notADay.status, notADay.body.message]).toEqual([422, expect.stringMatching(/from/)]);
     expect((await post(base, api.keys.viewer)).status).toBe(403);

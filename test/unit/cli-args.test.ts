@@ -86,16 +86,6 @@ describe('fabrica client argument parsing', () => {
       path: '/feature-exports',
       body: { featureSet: 'fs1', from: '2026-01-01', to: '2026-02-01', asOf: '2026-03-01', format: 'parquet' },
     });
-    expect(
-      call(['exports', 'start', 'fs1', '--from', '2026-01-01', '--to', '2026-01-02', '--format', 'csv', '--gzip'])
-        .action,
-    ).toEqual({
-      kind: 'request',
-      method: 'POST',
-      path: '/feature-exports',
-      view: 'export',
-      body: { featureSet: 'fs1', from: '2026-01-01', to: '2026-01-02', format: 'csv', compression: 'gzip' },
-    });
   });
 
   it('parses a watch with its interval', () => {

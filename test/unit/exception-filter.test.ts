@@ -45,13 +45,13 @@ describe('errorBody', () => {
 });
 
 describe('toApplicationFailure', () => {
-  it('makes a ParquetExportError non-retryable (retrying cannot change the query or the data)', async () => {
-    const { ParquetExportError } = await import('../../activities/formats/parquet/duckdb-parquet.js');
+  it('makes a CopyBinaryError non-retryable (retrying cannot change the query or the data)', async () => {
+    const { CopyBinaryError } = await import('../../activities/formats/pg-copy-binary.js');
     const { toApplicationFailure } = await import('../../activities/failures.js');
     const { ApplicationFailure } = await import('@temporalio/common');
-    const f = toApplicationFailure(new ParquetExportError('column "ts" is NULL'));
+    const f = toApplicationFailure(new CopyBinaryError('a query parameter contains a NUL character'));
     expect(f).toBeInstanceOf(ApplicationFailure);
-    expect(f).toMatchObject({ nonRetryable: true, type: 'ParquetExportError', message: 'column "ts" is NULL' });
+    expect(f).toMatchObject({ nonRetryable: true, type: 'CopyBinaryError' });
     const other = new Error('ECONNRESET');
     expect(toApplicationFailure(other)).toBe(other);
   });

@@ -1,6 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { ExportChunk } from './plan.js';
-import type { CsvCompression, ExportFormat, FeatureSetSpec } from './spec.js';
+import type { ExportFormat, FeatureSetSpec } from './spec.js';
 
 /** Input of `featureExportWorkflow`. */
 export interface FeatureExportInput {
@@ -11,8 +11,6 @@ export interface FeatureExportInput {
   /** Knowledge cut-off (ISO instant); the workflow's start time when absent. */
   asOf?: string;
   format: ExportFormat;
-  /** CSV only: `gzip` writes `.csv.gz` files; absent or `none`, plain `.csv`. */
-  compression?: CsvCompression;
   /** Training exports carry the label column. */
   training: boolean;
   /** Upper bound of one file's size in bytes (a file is closed at the first row group past it). */
@@ -38,7 +36,7 @@ export interface ExportChunkResult {
   bytes: number;
 }
 
-/** The manifest written next to the files (`_manifest.json`; `manifest.json` in exports written before the rename). */
+/** The manifest written next to the files (`manifest.json`). */
 export interface ExportManifest {
   manifestVersion: 1;
   exportId: string;
@@ -47,14 +45,12 @@ export interface ExportManifest {
   asOf: string;
   training: boolean;
   format: ExportFormat;
-  /** The data files' codec: `zstd` (Parquet), `gzip` or `none` (CSV); absent in manifests written before it. */
-  compression?: 'zstd' | 'gzip' | 'none';
   schema: { name: string; type: string; nullable: boolean; description: string }[];
   rowCount: number;
   byteCount: number;
   files: ExportFile[];
   lineage: {
-    /** `_lineage.jsonl` (before: `lineage.jsonl`) beside the manifest: one `{dataset, partition, runId, contentSha256, loadedAt}` per line. */
+    /** `lineage.jsonl` beside the manifest: one `{dataset, partition, runId, contentSha256, loadedAt}` per line. */
     file: string;
     sha256: string;
     partitions: number;

@@ -53,9 +53,6 @@ export interface FeatureColumn {
 /** Formats an export can be written in. */
 export type ExportFormat = 'parquet' | 'csv';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['parquet', 'csv'];
-/** Compressions a CSV export can be written with (Parquet is always ZSTD inside the file). */
-export type CsvCompression = 'none' | 'gzip';
-export const CSV_COMPRESSIONS: readonly CsvCompression[] = ['none', 'gzip'];
 
 const ID = /^[a-z][a-z0-9-]{1,62}$/;
 const COLUMN = /^[a-z][a-z0-9_]{0,62}$/;

@@ -1,11 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import {
-  CSV_COMPRESSIONS,
-  EXPORT_FORMATS,
-  type CsvCompression,
-  type ExportFormat,
-} from '../../../workflows/features/spec.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../../workflows/features/spec.js';
 
 const DAY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 const FEATURE_SET = /^[a-z][a-z0-9-]{0,62}$/;
@@ -54,23 +49,10 @@ export class CreateExportDto {
   @Matches(INSTANT, { message: 'asOf must be an ISO-8601 instant with an offset, e.g. 2026-11-21T03:00:00Z' })
   asOf?: string;
 
-  @ApiPropertyOptional({
-    enum: EXPORT_FORMATS,
-    default: 'parquet',
-    description: 'parquet: ZSTD-compressed Parquet files; csv: CSV files with a header line.',
-  })
+  @ApiPropertyOptional({ enum: EXPORT_FORMATS, default: 'parquet' })
   @IsOptional()
   @IsIn(EXPORT_FORMATS)
   format?: ExportFormat;
-
-  @ApiPropertyOptional({
-    enum: CSV_COMPRESSIONS,
-    default: 'none',
-    description: 'CSV only: gzip writes .csv.gz files. (Parquet files are always ZSTD-compressed inside.)',
-  })
-  @IsOptional()
-  @IsIn(CSV_COMPRESSIONS, { message: `compression must be one of: ${CSV_COMPRESSIONS.join(', ')}` })
-  compression?: CsvCompression;
 
   @ApiPropertyOptional({ default: false, description: 'Training export: adds the label column.' })
   @IsOptional()

@@ -60,7 +60,6 @@ const OPTIONS = {
   'as-of': { type: 'string' },
   format: { type: 'string' },
   training: { type: 'boolean' },
-  gzip: { type: 'boolean' },
   all: { type: 'boolean' },
   kind: { type: 'string' },
   comment: { type: 'string' },
@@ -156,7 +155,6 @@ function exportStart(a: Record<string, string>, o: Options): Action {
     to: required(o, 'to', 'a date'),
     asOf: str(o, 'as-of'),
     format: oneOf(o, 'format', ['parquet', 'csv']) ?? 'parquet',
-    compression: o.gzip === true ? 'gzip' : undefined,
     training: o.training === true ? true : undefined,
   });
   return post('/feature-exports', 'export', body);
@@ -251,7 +249,7 @@ const COMMANDS: Record<string, CommandDef> = {
   },
   'exports start': {
     args: ['featureSet'],
-    options: ['from', 'to', 'as-of', 'format', 'gzip', 'training'],
+    options: ['from', 'to', 'as-of', 'format', 'training'],
     build: exportStart,
   },
   'exports get': {

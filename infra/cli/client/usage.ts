@@ -23,7 +23,7 @@ API client:
   schedules pause|resume|trigger <scheduleId>      (admin key)
   feature-sets [id]
   exports start <featureSet> --from YYYY-MM-DD --to YYYY-MM-DD [--as-of ISO-INSTANT]
-                [--format parquet|csv] [--gzip] [--training]     (--gzip: CSV as .csv.gz)
+                [--format parquet|csv] [--training]
   exports get <exportId>
   features <featureSet> <entityId>                  (latest feature vector)
   datasets <dataset> <partition>
